@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Regenerate the Pydantic models from schemas/ (options: [tool.datamodel-codegen] in pyproject.toml).
+# With --check, regenerate in memory and fail with a diff if the committed models differ.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+exec datamodel-codegen "$@"

@@ -1,0 +1,88 @@
+"""Read JSONL the way Docent's converter does, only faster.
+
+Docent's converter reads files in text mode: ``\\r\\n``, ``\\r`` and ``\\n`` end a line,
+``str.strip()`` trims Unicode whitespace, blank lines are skipped and ``json.loads`` parses.
+Here lines are read as bytes and parsed with orjson, falling back to that text path whenever
+orjson could answer differently (integers past 64 bits, NaN, lone surrogates, odd whitespace).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+import orjson
+
+from nemogym_docent.errors import ConversionError
+
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+# orjson turns integers past 64 bits into floats; any run of 19 digits goes the slow way.
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
+_LONG_DIGIT_RUN_TEXT = re.compile(r"[0-9]{19}")
+_BOM: Final = b"\xef\xbb\xbf"
+
+BLANK: Final = object()
+"""What ``parse_line`` returns for a line with nothing but whitespace."""
+
+
+def loads(text: str) -> Any:
+    """Parse a JSON text to the values ``json.loads`` gives (and raise what it raises)."""
+    if _LONG_DIGIT_RUN_TEXT.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
+def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Split a binary file's lines again at ``\\r``, as text mode does."""
+    for chunk in chunks:
+        if b"\r" not in chunk:
+            yield chunk
+            continue
+        parts = _LINE_BREAK.split(chunk)
+        if parts[-1] == b"":
+            parts.pop()
+        yield from parts
+
+
+def parse_line(raw: bytes) -> Any:
+    """Parse one line, or return ``BLANK``.
+
+    Raises ``UnicodeDecodeError``, ``json.JSONDecodeError`` or ``RecursionError``.
+    """
+    data = raw.strip()
+    if not data:
+        return BLANK
+    if not data.startswith(_BOM) and _LONG_DIGIT_RUN.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    text = data.decode("utf-8").strip()
+    return json.loads(text) if text else BLANK
+
+
+def iter_json_lines(chunks: Iterable[bytes], source: str) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line number, value)`` for each non-blank line of a binary stream.
+
+    A line that is not UTF-8 or not JSON raises ``ConversionError`` naming ``source`` and the line.
+    """
+    for number, raw in enumerate(split_lines(chunks), start=1):
+        try:
+            value = parse_line(raw)
+        except UnicodeDecodeError as exc:
+            raise ConversionError(
+                f"not valid UTF-8 ({exc.reason})", file=source, line=number
+            ) from exc
+        except json.JSONDecodeError as exc:
+            raise ConversionError(
+                f"invalid JSON ({exc.msg}, column {exc.colno})", file=source, line=number
+            ) from exc
+        except RecursionError as exc:
+            raise ConversionError("JSON nested too deeply", file=source, line=number) from exc
+        if value is not BLANK:
+            yield number, value

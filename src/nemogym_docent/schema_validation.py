@@ -1,0 +1,185 @@
+"""Validate rollouts against the packaged JSON Schemas and report every fault with its path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.protocols import Validator
+from referencing import Registry, Resource
+
+from nemogym_docent.json_paths import join_json_path, json_type_name, render_json_path
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+ROOT_SCHEMA = "rollout"
+_SUFFIX = ".schema.json"
+_DISCRIMINATOR = "type"
+
+
+@dataclass(frozen=True)
+class SchemaIssue:
+    """One way a rollout breaks the schemas: where (a JSON path, empty for the rollout) and why."""
+
+    json_path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.json_path or '(rollout)'}: {self.message}"
+
+
+def schema_names() -> list[str]:
+    """The packaged schemas, by name (``rollout``, ``items``, ...)."""
+    return sorted(path.name.removesuffix(_SUFFIX) for path in SCHEMA_DIR.glob(f"*{_SUFFIX}"))
+
+
+def schema_path(name: str) -> Path:
+    """The file of a packaged schema; ``KeyError`` for an unknown name."""
+    if name not in schema_names():
+        raise KeyError(name)
+    return SCHEMA_DIR / f"{name}{_SUFFIX}"
+
+
+@cache
+def _schemas() -> dict[str, dict[str, Any]]:
+    return {name: json.loads(schema_path(name).read_text("utf-8")) for name in schema_names()}
+
+
+def _is_json_integer(_checker: object, instance: object) -> bool:
+    # As Docent's converter and the strict models: 1.0 and true are not integers.
+    return type(instance) is int
+
+
+_StrictIntegerValidator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_json_integer),
+)
+
+
+@cache
+def rollout_validator() -> Validator:
+    """One compiled validator for the rollout schema, with every packaged schema registered."""
+    schemas = _schemas()
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+    )
+    validator: Validator = _StrictIntegerValidator(schemas[ROOT_SCHEMA], registry=registry)
+    return validator
+
+
+def validate_nemogym_rollout(rollout: object) -> list[SchemaIssue]:
+    """Every schema violation of one rollout (not just the first); an empty list means valid.
+
+    The few rules JSON Schema cannot state (tool-call wiring, argument strings that must hold a
+    JSON object, at least one message) are checked when converting.
+    """
+    issues: dict[SchemaIssue, None] = {}
+    for error in rollout_validator().iter_errors(rollout):  # type: ignore[arg-type]
+        issues.update(dict.fromkeys(_issues(error)))
+    return list(issues)
+
+
+def _issues(error: ValidationError) -> Iterator[SchemaIssue]:
+    path = render_json_path(error.absolute_path)
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        branches: dict[int, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+        fitting = [errors for errors in branches.values() if not _rejects_kind(errors)]
+        if len(fitting) == 1:
+            chosen = fitting[0]
+            same_place = all(not sub.relative_path for sub in chosen)
+            description = (
+                error.schema.get("description") if isinstance(error.schema, dict) else None
+            )
+            if error.validator == "anyOf" and same_place and description:
+                yield SchemaIssue(path, description)
+                return
+            for sub in chosen:
+                yield from _issues(sub)
+            return
+        yield SchemaIssue(path, _no_branch_message(error.instance, list(branches.values())))
+        return
+    if error.validator == "required":
+        instance: dict[str, Any] = error.instance
+        for key in [key for key in _value(error) if key not in instance]:
+            yield SchemaIssue(join_json_path(path, key), "is required")
+        return
+    yield SchemaIssue(path, _message(error))
+
+
+def _rejects_kind(errors: list[ValidationError]) -> bool:
+    """Whether a union branch refuses the instance for its kind (JSON type or ``type`` tag)."""
+    for sub in errors:
+        at = list(sub.relative_path)
+        if not at and sub.validator in ("type", "const", "enum"):
+            return True
+        if at == [_DISCRIMINATOR]:
+            return True
+        if (
+            not at
+            and sub.validator == "required"
+            and _DISCRIMINATOR in _value(sub)
+            and isinstance(sub.instance, dict)
+            and _DISCRIMINATOR not in sub.instance
+        ):
+            return True
+    return False
+
+
+def _no_branch_message(instance: object, branches: list[list[ValidationError]]) -> str:
+    tags: list[object] = []
+    kinds: list[str] = []
+    for errors in branches:
+        for sub in errors:
+            at = list(sub.relative_path)
+            if at == [_DISCRIMINATOR] and sub.validator == "const":
+                tags.append(_value(sub))
+            elif at == [_DISCRIMINATOR] and sub.validator == "enum":
+                tags.extend(value for value in _value(sub) if value is not None)
+            elif not at and sub.validator == "type":
+                kinds.append(str(_value(sub)))
+            elif not at and sub.validator in ("const", "enum"):
+                kinds.append("a specific value")
+    if isinstance(instance, dict) and tags:
+        tag = instance.get(_DISCRIMINATOR)
+        expected = ", ".join(_short(value) for value in dict.fromkeys(tags))
+        return f"unsupported type {_short(tag)}; expected one of {expected}"
+    expected_kinds = " or ".join(dict.fromkeys(kinds)) or "another value"
+    return f"expected {expected_kinds}, got {json_type_name(instance)}"
+
+
+def _message(error: ValidationError) -> str:
+    value = _value(error)
+    if error.validator == "type":
+        expected = value if isinstance(value, str) else " or ".join(value)
+        return f"expected {expected}, got {json_type_name(error.instance)}"
+    if error.validator == "enum":
+        allowed = ", ".join(_short(item) for item in value)
+        return f"must be one of {allowed}; got {_short(error.instance)}"
+    if error.validator == "const":
+        return f"must be {_short(value)}; got {_short(error.instance)}"
+    if error.validator == "minLength" and value == 1:
+        return "must not be empty"
+    return _truncate(error.message)
+
+
+def _value(error: ValidationError) -> Any:
+    """The schema value of the failing keyword (typed loosely by jsonschema)."""
+    return error.validator_value
+
+
+def _short(value: object) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return _truncate(text, 60)
+
+
+def _truncate(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
