@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.protocols import Validator
@@ -105,7 +105,7 @@ def _issues(error: ValidationError) -> Iterator[SchemaIssue]:
         yield SchemaIssue(path, _no_branch_message(error.instance, list(branches.values())))
         return
     if error.validator == "required":
-        instance: dict[str, Any] = error.instance
+        instance = cast(dict[str, Any], error.instance)
         for key in [key for key in _value(error) if key not in instance]:
             yield SchemaIssue(join_json_path(path, key), "is required")
         return

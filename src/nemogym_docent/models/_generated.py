@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from nemogym_docent.models.base import StrictModel
+
 from pydantic import ConfigDict, Field, RootModel
+
+from nemogym_docent.models.base import StrictModel
 from nemogym_docent.models.scalars import JsonString
 
 
@@ -201,10 +203,7 @@ class Message(StrictModel):
     """
     Who speaks. Other roles (tool, critic, ...) have no Docent equivalent and are refused.
     """
-    content: (
-        str
-        | list[Annotated[InputText | OutputText | Refusal, Field(discriminator="type")]]
-    )
+    content: str | list[Annotated[InputText | OutputText | Refusal, Field(discriminator="type")]]
     """
     The text, or a list of text parts joined with nothing between them.
     """
