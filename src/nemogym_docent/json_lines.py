@@ -52,7 +52,8 @@ def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 def parse_line(raw: bytes) -> Any:
     """Parse one line, or return ``BLANK``.
 
-    Raises ``UnicodeDecodeError``, ``json.JSONDecodeError`` or ``RecursionError``.
+    Raises ``UnicodeDecodeError``, ``json.JSONDecodeError``, ``RecursionError`` or
+    ``ValueError`` (an integer too long for ``int()``).
     """
     data = raw.strip()
     if not data:
@@ -84,5 +85,9 @@ def iter_json_lines(chunks: Iterable[bytes], source: str) -> Iterator[tuple[int,
             ) from exc
         except RecursionError as exc:
             raise ConversionError("JSON nested too deeply", file=source, line=number) from exc
+        except ValueError as exc:  # an integer past Python's digit limit for int()
+            raise ConversionError(
+                f"cannot read the JSON ({exc})", file=source, line=number
+            ) from exc
         if value is not BLANK:
             yield number, value

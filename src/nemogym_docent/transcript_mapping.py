@@ -197,6 +197,8 @@ def _parse_arguments(arguments: dict[str, Any] | str, json_path: str) -> dict[st
         raise ConversionError(
             f"not valid JSON ({exc.msg}, column {exc.colno})", json_path=json_path
         ) from exc
+    except ValueError as exc:  # an integer past Python's digit limit for int()
+        raise ConversionError(f"cannot read the JSON ({exc})", json_path=json_path) from exc
     if not isinstance(parsed, dict):
         raise ConversionError(
             f"must hold a JSON object, not {json_type_name(parsed)}", json_path=json_path
