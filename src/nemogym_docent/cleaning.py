@@ -8,20 +8,42 @@ from typing import Any
 def drop_empty_values(value: Any) -> Any:
     """Return a copy without object members that are null, ``""``, ``[]`` or ``{}`` once cleaned.
 
-    ``0`` and ``false`` stay; array elements are cleaned but never dropped.
+    ``0`` and ``false`` stay; array elements are cleaned but never dropped. Objects and arrays
+    are new; strings and numbers are shared with ``value``.
     """
     kind = type(value)
     if kind is dict:
-        cleaned: dict[str, Any] = {}
-        for key, child in value.items():
-            kept = drop_empty_values(child)
-            if kept is None or ((type(kept) in _EMPTIABLE) and not kept):
-                continue
-            cleaned[key] = kept
-        return cleaned
+        return _clean_object(value)
     if kind is list:
-        return [drop_empty_values(child) for child in value]
+        return _clean_array(value)
     return value
 
 
-_EMPTIABLE = (str, list, dict)
+def _clean_object(value: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, child in value.items():
+        kind = type(child)
+        if kind is dict:
+            kept = _clean_object(child) if child else child
+            if kept:
+                cleaned[key] = kept
+        elif kind is list:
+            if child:
+                cleaned[key] = _clean_array(child)
+        elif child is not None and (child or kind is not str):
+            cleaned[key] = child
+    return cleaned
+
+
+def _clean_array(value: list[Any]) -> list[Any]:
+    kinds = set(map(type, value))
+    if dict not in kinds and list not in kinds:
+        return value.copy()
+    return [
+        _clean_object(child)
+        if type(child) is dict
+        else _clean_array(child)
+        if type(child) is list
+        else child
+        for child in value
+    ]
