@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from docent.data_models.agent_run import AgentRun
@@ -9,32 +11,48 @@ from docent.data_models.transcript import Transcript
 
 from nemogym_docent.cleaning import drop_empty_values
 from nemogym_docent.errors import ConversionError
-from nemogym_docent.models import Item, Message, Rollout
+from nemogym_docent.losses import LossKind, LossLog
+from nemogym_docent.models import Item, Message, NemoGymRollout
 from nemogym_docent.transcript_mapping import TranscriptBuilder
 
 SOURCE_SCHEMA = "nemo_gym_rollout"
 
 
-def build_agent_run(rollout: Rollout) -> AgentRun:
-    """Map a rollout that the generated models accepted; wiring faults raise ``ConversionError``."""
+@dataclass(frozen=True)
+class RecordOrigin:
+    """Where a rollout came from, to name a run whose identity keys are missing (lenient mode)."""
+
+    file_stem: str | None = None
+    line: int | None = None
+
+
+def build_agent_run(rollout: NemoGymRollout, *, lenient: RecordOrigin | None = None) -> AgentRun:
+    """Map a validated rollout to an AgentRun.
+
+    Strict (``lenient is None``): ``rollout`` is a ``Rollout`` and what JSON Schema cannot state
+    raises ``ConversionError``. Lenient: approximations are recorded under
+    ``metadata["conversion"]["losses"]``.
+    """
+    losses = None if lenient is None else LossLog()
     request = rollout.responses_create_params
-    response = rollout.response
-    input_items: list[Item] = (
+    input_items: Sequence[Item] = (
         [Message(type="message", role="user", content=request.input)]
         if isinstance(request.input, str)
         else request.input
     )
+    output_items = _flat_output(rollout.response.output, losses)
 
-    builder = TranscriptBuilder()
+    builder = TranscriptBuilder(losses)
     builder.add_items(input_items, origin="input", json_path="responses_create_params.input")
-    builder.add_items(response.output, origin="output", json_path="response.output")
+    builder.add_items(output_items, origin="output", json_path="response.output")
     if not builder.messages:
-        raise ConversionError(
-            "no messages: responses_create_params.input and response.output are both empty"
-        )
+        message = "no messages: responses_create_params.input and response.output are both empty"
+        if losses is None:
+            raise ConversionError(message)
+        losses.add("", LossKind.NO_MESSAGES, message)
 
-    response_fields = response.model_extra or {}
-    agent_name = rollout.agent_ref.name
+    response_fields = rollout.response.model_extra or {}
+    agent_name = _agent_name(rollout, lenient, losses)
     transcript = Transcript(
         name=agent_name,
         messages=builder.messages,
@@ -47,29 +65,85 @@ def build_agent_run(rollout: Rollout) -> AgentRun:
                     "response_created_at": response_fields.get("created_at"),
                     "response_status": response_fields.get("status"),
                     "input_item_count": len(input_items),
-                    "output_item_count": len(response.output),
+                    "output_item_count": len(output_items),
                 },
                 "message_details": builder.details,
             }
         ),
     )
+    metadata = drop_empty_values(_run_metadata(rollout))
+    if losses is not None:
+        metadata["conversion"] = {"mode": "lenient", "losses": losses.entries}
     return AgentRun(
-        name=f"{agent_name}/task/{rollout.ng_task_index}/rollout/{rollout.ng_rollout_index}",
+        name=_run_name(rollout, agent_name, lenient, losses),
         transcripts=[transcript],
-        metadata=drop_empty_values(_run_metadata(rollout)),
+        metadata=metadata,
     )
 
 
-def _run_metadata(rollout: Rollout) -> dict[str, Any]:
+def _flat_output(
+    output: Sequence[Item] | Sequence[Sequence[Item]], losses: LossLog | None
+) -> Sequence[Item]:
+    """The output items; of cumulative snapshots (a list of lists), the last one."""
+    if not output or not isinstance(output[0], Sequence):
+        return output  # type: ignore[return-value]
+    if losses is not None:
+        losses.add(
+            "response.output",
+            LossKind.SNAPSHOTS_DROPPED,
+            f"kept the last of {len(output)} cumulative snapshots of the output",
+        )
+    return output[-1]  # type: ignore[return-value]
+
+
+def _agent_name(
+    rollout: NemoGymRollout, origin: RecordOrigin | None, losses: LossLog | None
+) -> str:
+    agent_ref = rollout.agent_ref
+    if agent_ref is not None and agent_ref.name is not None:
+        return agent_ref.name
+    name = (origin.file_stem if origin else None) or "nemogym"
+    if losses is not None:
+        where = "agent_ref" if agent_ref is None else "agent_ref.name"
+        losses.add(where, LossKind.MISSING_IDENTITY, f"absent; the agent is named {name!r}")
+    return name
+
+
+def _run_name(
+    rollout: NemoGymRollout, agent_name: str, origin: RecordOrigin | None, losses: LossLog | None
+) -> str:
+    task, repeat = rollout.ng_task_index, rollout.ng_rollout_index
+    if task is not None and repeat is not None:
+        return f"{agent_name}/task/{task}/rollout/{repeat}"
+    line = origin.line if origin else None
+    if line is not None:
+        name = f"{agent_name}/line/{line}"
+    else:
+        name = f"{agent_name}/task/{_or_unknown(task)}/rollout/{_or_unknown(repeat)}"
+    if losses is not None:
+        for key, value in (("_ng_task_index", task), ("_ng_rollout_index", repeat)):
+            if value is None:
+                losses.add(key, LossKind.MISSING_IDENTITY, f"absent; the run is named {name!r}")
+    return name
+
+
+def _or_unknown(index: int | None) -> str:
+    return "?" if index is None else str(index)
+
+
+def _run_metadata(rollout: NemoGymRollout) -> dict[str, Any]:
     benchmark_fields = {
         key: value for key, value in (rollout.model_extra or {}).items() if value is not None
     }
+    agent_ref = rollout.agent_ref
     return {
         "scores": {"reward": rollout.reward},
         "nemogym": {
             "task_index": rollout.ng_task_index,
             "rollout_index": rollout.ng_rollout_index,
-            "agent_ref": {"name": rollout.agent_ref.name, **(rollout.agent_ref.model_extra or {})},
+            "agent_ref": None
+            if agent_ref is None
+            else {"name": agent_ref.name, **(agent_ref.model_extra or {})},
         },
         "source": {
             "schema": SOURCE_SCHEMA,

@@ -9,33 +9,59 @@ from typing import Any
 from docent.data_models.agent_run import AgentRun
 from pydantic import ValidationError
 
-from nemogym_docent.agent_run_mapping import build_agent_run
+from nemogym_docent.agent_run_mapping import RecordOrigin, build_agent_run
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import iter_json_lines
 from nemogym_docent.json_paths import json_type_name
-from nemogym_docent.models import Rollout
+from nemogym_docent.models import NemoGymRollout, Rollout
 from nemogym_docent.schema_validation import validate_nemogym_rollout
 
 
-def convert_nemogym_rollout_to_agent_run(rollout: dict[str, Any]) -> AgentRun:
-    """Convert one parsed rollout; what Docent's converter refuses raises ``ConversionError``."""
+def convert_nemogym_rollout_to_agent_run(
+    rollout: dict[str, Any], *, strict: bool = True
+) -> AgentRun:
+    """Convert one parsed rollout.
+
+    Strict (the default): exactly what Docent's converter accepts converts, to the same AgentRun;
+    anything else raises ``ConversionError``. ``strict=False`` also converts the rest of NeMo
+    Gym's format, approximating what Docent cannot store and recording each approximation in
+    ``metadata["conversion"]["losses"]``; a rollout that converts strictly converts the same way.
+    """
+    return convert_rollout(rollout, strict=strict)
+
+
+def convert_rollout(
+    rollout: Any, *, strict: bool = True, origin: RecordOrigin | None = None
+) -> AgentRun:
+    """``convert_nemogym_rollout_to_agent_run`` for a record read from ``origin`` (file, line)."""
     if not isinstance(rollout, dict):
         raise ConversionError(f"a rollout must be a JSON object, not {json_type_name(rollout)}")
     try:
-        model = Rollout.model_validate(rollout)
-    except ValidationError as exc:
-        raise _schema_error(rollout, exc) from exc
-    except RecursionError as exc:
-        raise ConversionError("nested too deeply to validate") from exc
-    try:
-        return build_agent_run(model)
+        try:
+            model = Rollout.model_validate(rollout)
+        except ValidationError as exc:
+            if strict:
+                raise _schema_error(rollout, exc, strict=True) from exc
+        else:
+            try:
+                return build_agent_run(model)
+            except ConversionError:
+                if strict:
+                    raise
+        try:
+            full_model = NemoGymRollout.model_validate(rollout)
+        except ValidationError as exc:
+            raise _schema_error(rollout, exc, strict=False) from exc
+        return build_agent_run(full_model, lenient=origin or RecordOrigin())
     except RecursionError as exc:
         raise ConversionError("nested too deeply to convert") from exc
     except ValidationError as exc:
         raise ConversionError(f"Docent refused the converted run: {exc}") from exc
 
 
-def iter_nemogym_jsonl_file_to_agent_runs(file_path: str | Path) -> Iterator[AgentRun]:
+def iter_nemogym_jsonl_file_to_agent_runs(
+    file_path: str | Path, *, strict: bool = True
+) -> Iterator[AgentRun]:
     """Convert a JSONL export line by line (blank lines skipped), holding one line at a time."""
     path = Path(file_path)
     try:
@@ -45,21 +71,26 @@ def iter_nemogym_jsonl_file_to_agent_runs(file_path: str | Path) -> Iterator[Age
     with stream:
         for line, value in iter_json_lines(stream, str(path)):
             try:
-                yield convert_nemogym_rollout_to_agent_run(value)
+                yield convert_rollout(value, strict=strict, origin=RecordOrigin(path.stem, line))
             except ConversionError as exc:
                 raise exc.at(path, line) from exc
 
 
-def convert_nemogym_jsonl_file_to_agent_runs(file_path: str | Path) -> list[AgentRun]:
+def convert_nemogym_jsonl_file_to_agent_runs(
+    file_path: str | Path, *, strict: bool = True
+) -> list[AgentRun]:
     """Convert a whole JSONL export to a list of AgentRuns (see the iterator for large files)."""
-    return list(iter_nemogym_jsonl_file_to_agent_runs(file_path))
+    return list(iter_nemogym_jsonl_file_to_agent_runs(file_path, strict=strict))
 
 
-def _schema_error(rollout: dict[str, Any], exc: ValidationError) -> ConversionError:
-    issues = validate_nemogym_rollout(rollout)
+def _schema_error(
+    rollout: dict[str, Any], exc: ValidationError, *, strict: bool
+) -> ConversionError:
+    issues = validate_nemogym_rollout(rollout, strict=strict)
     if not issues:
         first = exc.errors()[0]
         return ConversionError(f"the generated models refused it: {first['msg']} at {first['loc']}")
     first_issue = issues[0]
     more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
-    return ConversionError(first_issue.message + more, json_path=first_issue.json_path)
+    prefix = "" if strict else "not a NeMo Gym rollout: "
+    return ConversionError(prefix + first_issue.message + more, json_path=first_issue.json_path)

@@ -17,6 +17,7 @@ from nemogym_docent.json_paths import join_json_path, json_type_name, render_jso
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 ROOT_SCHEMA = "rollout"
+FULL_ROOT_SCHEMA = "nemogym-rollout"
 _SUFFIX = ".schema.json"
 _DISCRIMINATOR = "type"
 
@@ -61,24 +62,28 @@ _StrictIntegerValidator = validators.extend(  # type: ignore[no-untyped-call]
 
 
 @cache
-def rollout_validator() -> Validator:
-    """One compiled validator for the rollout schema, with every packaged schema registered."""
+def rollout_validator(root: str = ROOT_SCHEMA) -> Validator:
+    """One compiled validator for a root schema, with every packaged schema registered."""
     schemas = _schemas()
     registry: Registry[Any] = Registry().with_resources(
         (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
     )
-    validator: Validator = _StrictIntegerValidator(schemas[ROOT_SCHEMA], registry=registry)
+    validator: Validator = _StrictIntegerValidator(schemas[root], registry=registry)
     return validator
 
 
-def validate_nemogym_rollout(rollout: object) -> list[SchemaIssue]:
+def validate_nemogym_rollout(rollout: object, *, strict: bool = True) -> list[SchemaIssue]:
     """Every schema violation of one rollout (not just the first); an empty list means valid.
+
+    ``strict`` checks against ``rollout.schema.json`` (what converts exactly); ``strict=False``
+    against ``nemogym-rollout.schema.json`` (NeMo Gym's full format, what the lenient mode takes).
 
     The few rules JSON Schema cannot state (tool-call wiring, argument strings that must hold a
     JSON object, at least one message) are checked when converting.
     """
     issues: dict[SchemaIssue, None] = {}
-    for error in rollout_validator().iter_errors(rollout):  # type: ignore[arg-type]
+    validator = rollout_validator(ROOT_SCHEMA if strict else FULL_ROOT_SCHEMA)
+    for error in validator.iter_errors(rollout):  # type: ignore[arg-type]
         issues.update(dict.fromkeys(_issues(error)))
     return list(issues)
 

@@ -1,13 +1,15 @@
 """Turn validated rollout items into Docent chat messages and their per-message details.
 
-An assistant message, a reasoning item and a function call gather into the current assistant
-turn; a non-assistant message, a function call output or the end of a list emits the turn.
+An assistant message, a reasoning item and a call gather into the current assistant turn; a
+non-assistant message, a call's output or the end of a list emits the turn. In strict mode
+(``losses is None``) the mapping checks what JSON Schema cannot state and raises
+``ConversionError``; in lenient mode it approximates instead and records each loss.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from docent.data_models.chat import (
@@ -24,43 +26,66 @@ from docent.data_models.chat import (
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import loads
 from nemogym_docent.json_paths import join_json_path, json_type_name
+from nemogym_docent.losses import LossKind, LossLog
+from nemogym_docent.media_placeholders import placeholder
 from nemogym_docent.models import (
     FunctionCall,
     FunctionCallOutput,
+    InputFile,
+    InputImage,
     InputText,
+    InputVideo,
     Item,
     Message,
+    MessageContentPart,
     OutputText,
     Reasoning,
     Refusal,
 )
+from nemogym_docent.other_calls import view_call
 
 Origin = Literal["input", "output"]
 Detail = dict[str, Any]
+_TRAINING_FIELDS = (
+    "prompt_token_ids",
+    "generation_token_ids",
+    "generation_log_probs",
+    "routed_experts",
+)
 
 
 class TranscriptBuilder:
     """Collects messages over the input list, then the output list, sharing one call-id table."""
 
-    def __init__(self) -> None:
+    def __init__(self, losses: LossLog | None = None) -> None:
         self.messages: list[ChatMessage] = []
         self.details: list[Detail] = []
+        self._losses = losses
         self._tool_names: dict[str, str] = {}
         self._turn: _AssistantTurn | None = None
 
     def add_items(self, items: Sequence[Item], *, origin: Origin, json_path: str) -> None:
-        """Convert one list of items; ``json_path`` locates the list for error messages."""
+        """Convert one list of items; ``json_path`` locates the list for errors and losses."""
         for index, item in enumerate(items):
             item_path = join_json_path(json_path, index)
+            if self._losses is not None:
+                self._note_training_fields(item, item_path)
             if isinstance(item, Message):
-                self._add_message(item, origin)
+                self._add_message(item, origin, item_path)
             elif isinstance(item, FunctionCall):
                 self._add_function_call(item, origin, item_path)
             elif isinstance(item, FunctionCallOutput):
                 self._add_function_call_output(item, origin, item_path)
+            elif isinstance(item, Reasoning):
+                self._add_reasoning(item, origin, item_path)
             else:
-                self._add_reasoning(item, origin)
+                self._add_other_call(item, origin, item_path)
         self._emit_turn(origin)
+
+    def _strict_or_loss(self, json_path: str, kind: LossKind, detail: str) -> None:
+        if self._losses is None:
+            raise ConversionError(detail, json_path=json_path)
+        self._losses.add(json_path, kind, detail)
 
     def _current_turn(self) -> _AssistantTurn:
         if self._turn is None:
@@ -84,8 +109,10 @@ class TranscriptBuilder:
             self._emit(self._turn.to_message(), origin, self._turn.source_items)
             self._turn = None
 
-    def _add_message(self, item: Message, origin: Origin) -> None:
-        text, content_detail = _message_text(item.content)
+    def _add_message(self, item: Message, origin: Origin, item_path: str) -> None:
+        text, content_detail = self._message_text(
+            item.content, join_json_path(item_path, "content")
+        )
         detail = _item_detail(item, "message", origin) | content_detail
         if item.role == "assistant":
             turn = self._current_turn()
@@ -101,20 +128,73 @@ class TranscriptBuilder:
                 detail["original_role"] = "developer"
         self._emit(message, origin, [detail])
 
-    def _add_reasoning(self, item: Reasoning, origin: Origin) -> None:
+    def _message_text(
+        self, content: str | Sequence[MessageContentPart], json_path: str
+    ) -> tuple[str, Detail]:
+        if isinstance(content, str):
+            return content, {}
+        texts: list[str] = []
+        refusal = annotations = logprobs = False
+        for index, part in enumerate(content):
+            if isinstance(part, Refusal):
+                refusal = True
+                texts.append(part.refusal)
+            elif isinstance(part, InputText | OutputText):
+                texts.append(part.text)
+                annotations = annotations or bool(part.annotations)
+                logprobs = logprobs or bool(part.logprobs)
+            else:
+                shown = _media_placeholder(part)
+                texts.append(shown)
+                self._strict_or_loss(
+                    join_json_path(json_path, index),
+                    LossKind.MEDIA_PLACEHOLDER,
+                    f"{part.type} replaced by the text {shown}",
+                )
+        detail = {
+            "content_part_types": [part.type for part in content],
+            "contains_refusal_part": refusal,
+            "contains_annotations": annotations,
+            "contains_logprobs": logprobs,
+        }
+        return "".join(texts), detail
+
+    def _add_reasoning(self, item: Reasoning, origin: Origin, item_path: str) -> None:
         turn = self._current_turn()
-        turn.reasonings.append("\n".join(part.text for part in item.summary if part.text))
+        summary = "\n".join(part.text for part in item.summary if part.text)
+        blob = item.encrypted_content
+        if blob:
+            self._strict_or_loss(
+                join_json_path(item_path, "encrypted_content"),
+                LossKind.ENCRYPTED_REASONING,
+                "encrypted reasoning kept as the signature of a redacted reasoning part",
+            )
+            signature = blob if isinstance(blob, str) else json.dumps(blob, sort_keys=True)
+            text = _reasoning_content_text(item.content) or summary or "[encrypted reasoning]"
+            turn.reasonings.append(
+                ContentReasoning(
+                    reasoning=text, summary=summary or None, signature=signature, redacted=True
+                )
+            )
+        else:
+            turn.reasonings.append(summary)
         detail = _item_detail(item, "reasoning", origin)
         detail["summary_item_types"] = [part.type for part in item.summary]
         turn.source_items.append(detail)
 
     def _add_function_call(self, item: FunctionCall, origin: Origin, item_path: str) -> None:
-        arguments = _parse_arguments(item.arguments, join_json_path(item_path, "arguments"))
+        arguments, problem = _parse_arguments(item.arguments)
+        tool_call = ToolCall(
+            id=item.call_id, function=item.name, arguments=arguments, type="function"
+        )
+        if problem is not None:
+            self._strict_or_loss(
+                join_json_path(item_path, "arguments"), LossKind.UNPARSED_ARGUMENTS, problem
+            )
+            tool_call.parse_error = problem
         self._tool_names[item.call_id] = item.name
         turn = self._current_turn()
-        turn.tool_calls.append(
-            ToolCall(id=item.call_id, function=item.name, arguments=arguments, type="function")
-        )
+        turn.tool_calls.append(tool_call)
         detail = _item_detail(item, "function_call", origin)
         detail.update(call_id=item.call_id, tool_name=item.name, raw_arguments=item.arguments)
         turn.source_items.append(detail)
@@ -122,19 +202,52 @@ class TranscriptBuilder:
     def _add_function_call_output(
         self, item: FunctionCallOutput, origin: Origin, item_path: str
     ) -> None:
-        self._emit_turn(origin)
-        name = self._tool_names.get(item.call_id)
-        if name is None:
-            raise ConversionError(
-                f"no function_call with call_id {item.call_id!r} comes before this output",
-                json_path=join_json_path(item_path, "call_id"),
-            )
         output = item.output
         content = output if isinstance(output, str) else json.dumps(output, sort_keys=True)
-        message = ToolMessage(content=content, function=name, tool_call_id=item.call_id)
         detail = _item_detail(item, "function_call_output", origin)
         detail["call_id"] = item.call_id
-        self._emit(message, origin, [detail])
+        self._add_tool_result(item.call_id, content, detail, origin, item_path)
+
+    def _add_tool_result(
+        self, call_id: str, content: str, detail: Detail, origin: Origin, item_path: str
+    ) -> None:
+        self._emit_turn(origin)
+        name = self._tool_names.get(call_id)
+        if name is None:
+            self._strict_or_loss(
+                join_json_path(item_path, "call_id"),
+                LossKind.ORPHANED_TOOL_OUTPUT,
+                f"no call with call_id {call_id!r} comes before this output",
+            )
+            detail["orphaned"] = True
+        self._emit(
+            ToolMessage(content=content, function=name, tool_call_id=call_id), origin, [detail]
+        )
+
+    def _add_other_call(self, item: Item, origin: Origin, item_path: str) -> None:
+        view = view_call(item, fallback_id=item_path)  # type: ignore[arg-type]
+        detail = _item_detail(item, str(item.type), origin)
+        how = f"the tool call {view.function!r}" if view.call_id else "a tool message"
+        self._strict_or_loss(item_path, LossKind.CALL_RESHAPED, f"{item.type} shown as {how}")
+        if view.call_id is not None:
+            self._tool_names[view.call_id] = view.function
+            self._current_turn().tool_calls.append(
+                ToolCall(id=view.call_id, function=view.function, arguments=view.arguments)
+            )
+            detail["call_id"] = view.call_id
+            self._current_turn().source_items.append(detail)
+            if view.result is not None:
+                self._add_tool_result(view.call_id, view.result, {**detail}, origin, item_path)
+        else:
+            detail["call_id"] = view.answers
+            self._add_tool_result(view.answers or "", view.result or "", detail, origin, item_path)
+
+    def _note_training_fields(self, item: Item, item_path: str) -> None:
+        present = [name for name in _TRAINING_FIELDS if getattr(item, name, None) is not None]
+        if present and self._losses is not None:
+            self._losses.add(
+                item_path, LossKind.TRAINING_FIELDS_DROPPED, f"left out: {', '.join(present)}"
+            )
 
 
 class _AssistantTurn:
@@ -142,65 +255,68 @@ class _AssistantTurn:
 
     def __init__(self) -> None:
         self.texts: list[str] = []
-        self.reasonings: list[str] = []
+        self.reasonings: list[str | ContentReasoning] = []
         self.tool_calls: list[ToolCall] = []
         self.source_items: list[Detail] = []
 
     def to_message(self) -> AssistantMessage:
         text = "".join(self.texts)
-        reasoning = "\n\n".join(part for part in self.reasonings if part)
         content: str | list[ContentReasoning | ContentText] = text
-        if reasoning:
+        if any(isinstance(part, ContentReasoning) for part in self.reasonings):
+            content = [
+                part if isinstance(part, ContentReasoning) else ContentReasoning(reasoning=part)
+                for part in self.reasonings
+                if part
+            ]
+        elif reasoning := "\n\n".join(
+            part for part in self.reasonings if isinstance(part, str) and part
+        ):
             content = [ContentReasoning(reasoning=reasoning)]
-            if text:
-                content.append(ContentText(text=text))
+        if isinstance(content, list) and text:
+            content.append(ContentText(text=text))
         return AssistantMessage(content=content, tool_calls=self.tool_calls or None)
 
 
-def _item_detail(item: Item, kind: str, origin: Origin) -> Detail:
+def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
     return {
         "origin": origin,
         "source_item_type": kind,
-        "source_item_id": item.id,
-        "source_item_status": item.status,
+        "source_item_id": getattr(item, "id", None),
+        "source_item_status": getattr(item, "status", None),
     }
 
 
-def _message_text(content: str | list[InputText | OutputText | Refusal]) -> tuple[str, Detail]:
-    if isinstance(content, str):
-        return content, {}
-    texts: list[str] = []
-    refusal = annotations = logprobs = False
-    for part in content:
-        if isinstance(part, Refusal):
-            refusal = True
-            texts.append(part.refusal)
-        else:
-            texts.append(part.text)
-            annotations = annotations or bool(part.annotations)
-            logprobs = logprobs or bool(part.logprobs)
-    detail = {
-        "content_part_types": [part.type for part in content],
-        "contains_refusal_part": refusal,
-        "contains_annotations": annotations,
-        "contains_logprobs": logprobs,
-    }
-    return "".join(texts), detail
+def _media_placeholder(part: InputImage | InputFile | InputVideo) -> str:
+    if isinstance(part, InputImage):
+        return placeholder("image", url=part.image_url or None, name=part.file_id or "")
+    if isinstance(part, InputFile):
+        name = part.filename or part.file_id or ""
+        if part.file_data and part.file_data.startswith("data:"):
+            return placeholder("file", url=part.file_data, name=name)
+        return placeholder("file", url=part.file_url, data=part.file_data, name=name)
+    video = part.video_url if part.video_url is not None else part.video
+    if isinstance(video, Mapping):
+        video = video.get("url")
+    return placeholder("video", url=video if isinstance(video, str) else None)
 
 
-def _parse_arguments(arguments: dict[str, Any] | str, json_path: str) -> dict[str, Any]:
-    if isinstance(arguments, dict):
-        return arguments
+def _reasoning_content_text(content: Any) -> str:
+    if not isinstance(content, list):
+        return ""
+    texts = [part.get("text") for part in content if isinstance(part, dict)]
+    return "\n".join(text for text in texts if isinstance(text, str) and text)
+
+
+def _parse_arguments(arguments: Mapping[str, Any] | str) -> tuple[dict[str, Any], str | None]:
+    """The arguments as a dict, and what was wrong with them (None when nothing was)."""
+    if isinstance(arguments, Mapping):
+        return dict(arguments), None
     try:
         parsed = loads(arguments)
     except json.JSONDecodeError as exc:
-        raise ConversionError(
-            f"not valid JSON ({exc.msg}, column {exc.colno})", json_path=json_path
-        ) from exc
-    except ValueError as exc:  # an integer past Python's digit limit for int()
-        raise ConversionError(f"cannot read the JSON ({exc})", json_path=json_path) from exc
+        return {}, f"not valid JSON ({exc.msg}, column {exc.colno})"
+    except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit for int()
+        return {}, f"cannot read the JSON ({exc})"
     if not isinstance(parsed, dict):
-        raise ConversionError(
-            f"must hold a JSON object, not {json_type_name(parsed)}", json_path=json_path
-        )
-    return parsed
+        return {}, f"must hold a JSON object, not {json_type_name(parsed)}"
+    return parsed, None

@@ -1,37 +1,110 @@
-"""Pydantic models of a NeMo Gym rollout, generated from ``schemas/`` (see ``_generated.py``)."""
+"""Pydantic models of a NeMo Gym rollout, generated from ``schemas/`` (see ``_generated.py``).
+
+``NemoGymRollout`` is the full format (the lenient mode's input); ``Rollout`` and the other
+``Strict*`` classes narrow it to what converts exactly, and inherit from the full classes.
+"""
 
 from nemogym_docent.models._generated import (
     AgentRef,
+    CodeInterpreterCall,
+    ComputerCall,
+    ComputerCallOutput,
+    CustomToolCall,
+    CustomToolCallOutput,
     EmptyObject,
+    FileSearchCall,
     FunctionCall,
     FunctionCallOutput,
+    ImageGenerationCall,
+    InputFile,
+    InputImage,
     InputText,
+    InputVideo,
+    LocalShellCall,
+    LocalShellCallOutput,
+    McpApprovalRequest,
+    McpApprovalResponse,
+    McpCall,
+    McpListTools,
     Message,
+    NemoGymRollout,
     OutputText,
     Reasoning,
     Refusal,
     Response,
     ResponsesCreateParams,
     Rollout,
+    StrictAgentRef,
+    StrictMessage,
+    StrictReasoning,
+    StrictResponse,
+    StrictResponsesCreateParams,
     SummaryPart,
+    WebSearchCall,
 )
 
-Item = Message | FunctionCall | FunctionCallOutput | Reasoning
+Item = (
+    Message
+    | FunctionCall
+    | FunctionCallOutput
+    | Reasoning
+    | McpCall
+    | McpListTools
+    | McpApprovalRequest
+    | McpApprovalResponse
+    | CustomToolCall
+    | CustomToolCallOutput
+    | ComputerCall
+    | ComputerCallOutput
+    | LocalShellCall
+    | LocalShellCallOutput
+    | WebSearchCall
+    | FileSearchCall
+    | CodeInterpreterCall
+    | ImageGenerationCall
+)
 """One item of ``responses_create_params.input`` or ``response.output``."""
+
+MessageContentPart = InputText | OutputText | Refusal | InputImage | InputFile | InputVideo
+"""One part of a message's content."""
 
 __all__ = [
     "AgentRef",
+    "CodeInterpreterCall",
+    "ComputerCall",
+    "ComputerCallOutput",
+    "CustomToolCall",
+    "CustomToolCallOutput",
     "EmptyObject",
+    "FileSearchCall",
     "FunctionCall",
     "FunctionCallOutput",
+    "ImageGenerationCall",
+    "InputFile",
+    "InputImage",
     "InputText",
+    "InputVideo",
     "Item",
+    "LocalShellCall",
+    "LocalShellCallOutput",
+    "McpApprovalRequest",
+    "McpApprovalResponse",
+    "McpCall",
+    "McpListTools",
     "Message",
+    "MessageContentPart",
+    "NemoGymRollout",
     "OutputText",
     "Reasoning",
     "Refusal",
     "Response",
     "ResponsesCreateParams",
     "Rollout",
+    "StrictAgentRef",
+    "StrictMessage",
+    "StrictReasoning",
+    "StrictResponse",
+    "StrictResponsesCreateParams",
     "SummaryPart",
+    "WebSearchCall",
 ]

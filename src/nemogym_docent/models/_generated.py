@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, RootModel
@@ -53,6 +54,54 @@ class Refusal(StrictModel):
     refusal: str
 
 
+class InputImage(StrictModel):
+    """
+    An image sent to the model. Lenient mode only: replaced by a text placeholder naming its media type, size and SHA-256.
+    """
+
+    type: Literal["input_image"]
+    image_url: str | None = None
+    """
+    An http(s) URL or a data: URI.
+    """
+    file_id: str | None = None
+    detail: Any | None = None
+    """
+    low, high or auto.
+    """
+
+
+class InputFile(StrictModel):
+    """
+    A file sent to the model. Lenient mode only: replaced by a text placeholder.
+    """
+
+    type: Literal["input_file"]
+    file_data: str | None = None
+    """
+    Base64 data or a data: URI.
+    """
+    file_url: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
+class InputVideo(StrictModel):
+    """
+    A video sent to the model (a NeMo Gym extension). Lenient mode only: replaced by a text placeholder.
+    """
+
+    type: Literal["input_video"]
+    video_url: Any | None = None
+    """
+    A URL or data: URI, as a string or {url}.
+    """
+    video: Any | None = None
+    """
+    A URL or data: URI, as a string or {url}.
+    """
+
+
 class SummaryPart(StrictModel):
     """
     One part of a reasoning summary. Keys other than those listed are accepted and not kept.
@@ -62,24 +111,377 @@ class SummaryPart(StrictModel):
     text: str
 
 
-class EncryptedContent(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, le=0.0)]
+class Reasoning(StrictModel):
     """
-    Must be absent or empty (null, false, 0, "", [] or {}): an encrypted blob cannot be shown in Docent.
+    A reasoning item; its summary text joins the current assistant turn as reasoning. Keys other than those listed are accepted and not kept.
+    """
+
+    type: Literal["reasoning"]
+    summary: Sequence[SummaryPart]
+    """
+    The readable summary; its non-empty texts join with a newline.
+    """
+    encrypted_content: Any | None = None
+    """
+    An encrypted reasoning blob (a string in NeMo Gym). Only the lenient mode converts it: as a redacted reasoning part whose signature is the blob.
+    """
+    content: Any | None = None
+    """
+    Reasoning text parts ({type: reasoning_text, text}). The strict profile ignores them, as Docent's converter does; the lenient mode shows them for encrypted reasoning.
+    """
+    id: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    status: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    prompt_token_ids: Any | None = None
+    """
+    Training field (token ids of the prompt). Not converted: the lenient mode declares it as a loss; the strict profile ignores it as Docent's converter does.
+    """
+    generation_token_ids: Any | None = None
+    """
+    Training field (token ids of the generation). Not converted, as prompt_token_ids.
+    """
+    generation_log_probs: Any | None = None
+    """
+    Training field (log-probabilities of the generation). Not converted, as prompt_token_ids.
+    """
+    routed_experts: Any | None = None
+    """
+    Training field (routed MoE experts). Not converted, as prompt_token_ids.
     """
 
 
-class EncryptedContent1(RootModel[str]):
-    root: Annotated[str, Field(max_length=0)]
+class McpCall(StrictModel):
     """
-    Must be absent or empty (null, false, 0, "", [] or {}): an encrypted blob cannot be shown in Docent.
+    A call to a tool on an MCP server. Lenient mode only: shown as a tool call with its result.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["mcp_call"]
+    name: str
+    arguments: str
+    """
+    The arguments as JSON text.
+    """
+    id: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    server_label: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    status: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    output: Any | None = None
+    """
+    The tool's output.
+    """
+    error: Any | None = None
+    """
+    The error, if the call failed.
+    """
+    approval_request_id: Any | None = None
+    """
+    Any value; kept in the message details.
     """
 
 
-class EncryptedContent2(RootModel[list[Any]]):
-    root: Annotated[list[Any], Field(max_length=0)]
+class McpListTools(StrictModel):
     """
-    Must be absent or empty (null, false, 0, "", [] or {}): an encrypted blob cannot be shown in Docent.
+    The tools an MCP server lists. Lenient mode only: shown as a tool call with its result.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["mcp_list_tools"]
+    tools: Sequence[Any] | None = None
+    id: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    server_label: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    error: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
+class McpApprovalRequest(StrictModel):
+    """
+    A request to approve an MCP tool call. Lenient mode only: shown as a tool call with its result.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["mcp_approval_request"]
+    name: str
+    arguments: str
+    id: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    server_label: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
+class McpApprovalResponse(StrictModel):
+    """
+    The answer to an MCP approval request. Lenient mode only: shown as a tool call with its result.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["mcp_approval_response"]
+    approval_request_id: str
+    approve: bool
+    id: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    reason: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
+class CustomToolCall(StrictModel):
+    """
+    A call to a custom (free-form input) tool. Lenient mode only: a tool call whose arguments are {input}.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["custom_tool_call"]
+    call_id: str
+    name: str
+    input: str
+    id: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
+class CustomToolCallOutput(StrictModel):
+    """
+    The output of a custom tool call. Lenient mode only: a tool message.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["custom_tool_call_output"]
+    call_id: str
+    output: Any
+    """
+    A string or a list of content parts.
+    """
+    id: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
+class ComputerCall(StrictModel):
+    """
+    A computer-use action. Lenient mode only: a tool call 'computer' with the action as arguments.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["computer_call"]
+    id: str
+    call_id: str
+    action: Mapping[str, Any]
+    pending_safety_checks: Sequence[Any]
+    status: Any
+    """
+    Any value; kept in the message details.
+    """
+
+
+class ComputerCallOutput(StrictModel):
+    """
+    The screenshot after a computer-use action. Lenient mode only: a tool message with a placeholder for the image.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["computer_call_output"]
+    call_id: str
+    output: Mapping[str, Any]
+    id: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    acknowledged_safety_checks: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    status: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
+class LocalShellCall(StrictModel):
+    """
+    A local shell command. Lenient mode only: a tool call 'local_shell' with the action as arguments.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["local_shell_call"]
+    id: str
+    call_id: str
+    action: Mapping[str, Any]
+    status: Any
+    """
+    Any value; kept in the message details.
+    """
+
+
+class LocalShellCallOutput(StrictModel):
+    """
+    The output of a local shell command; its id is the call's call_id. Lenient mode only: a tool message.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["local_shell_call_output"]
+    id: str
+    output: str
+    status: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
+class WebSearchCall(StrictModel):
+    """
+    A hosted web search. Lenient mode only: shown as a tool call with its result.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["web_search_call"]
+    id: str
+    action: Any
+    """
+    The search action (query, sources, ...).
+    """
+    status: Any
+    """
+    Any value; kept in the message details.
+    """
+
+
+class FileSearchCall(StrictModel):
+    """
+    A hosted file search. Lenient mode only: shown as a tool call with its result.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["file_search_call"]
+    id: str
+    queries: Sequence[str]
+    status: Any
+    """
+    Any value; kept in the message details.
+    """
+    results: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
+class CodeInterpreterCall(StrictModel):
+    """
+    A hosted code interpreter run. Lenient mode only: shown as a tool call with its result.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["code_interpreter_call"]
+    id: str
+    container_id: str
+    status: Any
+    """
+    Any value; kept in the message details.
+    """
+    code: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    outputs: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
+class ImageGenerationCall(StrictModel):
+    """
+    A hosted image generation. Lenient mode only: shown as a tool call with its result. The image becomes a placeholder.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["image_generation_call"]
+    id: str
+    status: Any
+    """
+    Any value; kept in the message details.
+    """
+    result: str | None = None
+    """
+    The image, base64.
+    """
+
+
+class EmptyValue1(RootModel[float]):
+    root: Annotated[float, Field(ge=0.0, le=0.0, title="EmptyValue")]
+    """
+    Absent or empty: null, false, 0, "", [] or {}. Docent stores only readable reasoning, so an encrypted blob is refused.
+    """
+
+
+class EmptyValue2(RootModel[str]):
+    root: Annotated[str, Field(max_length=0, title="EmptyValue")]
+    """
+    Absent or empty: null, false, 0, "", [] or {}. Docent stores only readable reasoning, so an encrypted blob is refused.
+    """
+
+
+class EmptyValue3(RootModel[Sequence[Any]]):
+    root: Annotated[Sequence[Any], Field(max_length=0, title="EmptyValue")]
+    """
+    Absent or empty: null, false, 0, "", [] or {}. Docent stores only readable reasoning, so an encrypted blob is refused.
     """
 
 
@@ -101,6 +503,17 @@ class AgentRef(StrictModel):
     model_config = ConfigDict(
         extra="allow",
     )
+    name: str | None = None
+    """
+    The agent's name.
+    """
+
+
+class StrictAgentRef(AgentRef):
+    """
+    An agent reference with its name.
+    """
+
     name: str
     """
     The agent's name.
@@ -121,7 +534,7 @@ class FunctionCall(StrictModel):
     """
     The function's name.
     """
-    arguments: dict[str, Any] | str
+    arguments: Mapping[str, Any] | str
     """
     The arguments: a JSON object, or a string holding one (checked when converting, since JSON Schema cannot parse a string).
     """
@@ -132,6 +545,22 @@ class FunctionCall(StrictModel):
     status: Any | None = None
     """
     Any value; kept in the message details.
+    """
+    prompt_token_ids: Any | None = None
+    """
+    Training field (token ids of the prompt). Not converted: the lenient mode declares it as a loss; the strict profile ignores it as Docent's converter does.
+    """
+    generation_token_ids: Any | None = None
+    """
+    Training field (token ids of the generation). Not converted, as prompt_token_ids.
+    """
+    generation_log_probs: Any | None = None
+    """
+    Training field (log-probabilities of the generation). Not converted, as prompt_token_ids.
+    """
+    routed_experts: Any | None = None
+    """
+    Training field (routed MoE experts). Not converted, as prompt_token_ids.
     """
 
 
@@ -159,37 +588,6 @@ class FunctionCallOutput(StrictModel):
     """
 
 
-class Reasoning(StrictModel):
-    """
-    A reasoning item; its summary text joins the current assistant turn as reasoning. Encrypted reasoning is refused: Docent stores only readable reasoning text. Keys other than those listed (content included) are accepted and not kept.
-    """
-
-    type: Literal["reasoning"]
-    summary: list[SummaryPart]
-    """
-    The readable summary; its non-empty texts join with a newline.
-    """
-    encrypted_content: (
-        Literal[False]
-        | EncryptedContent
-        | EncryptedContent1
-        | EncryptedContent2
-        | EmptyObject
-        | None
-    ) = None
-    """
-    Must be absent or empty (null, false, 0, "", [] or {}): an encrypted blob cannot be shown in Docent.
-    """
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    status: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-
-
 class Message(StrictModel):
     """
     A message. developer becomes a Docent system message; assistant messages, reasoning and function calls that follow each other form one assistant turn. Keys other than those listed are accepted and not kept.
@@ -201,11 +599,19 @@ class Message(StrictModel):
     """
     role: Literal["developer", "system", "user", "assistant"]
     """
-    Who speaks. Other roles (tool, critic, ...) have no Docent equivalent and are refused.
+    Who speaks. Other roles have no Docent equivalent and are refused.
     """
-    content: str | list[Annotated[InputText | OutputText | Refusal, Field(discriminator="type")]]
+    content: (
+        str
+        | Sequence[
+            Annotated[
+                InputText | OutputText | Refusal | InputImage | InputFile | InputVideo,
+                Field(discriminator="type"),
+            ]
+        ]
+    )
     """
-    The text, or a list of text parts joined with nothing between them.
+    The text, or a list of parts joined with nothing between them.
     """
     id: Any | None = None
     """
@@ -214,6 +620,49 @@ class Message(StrictModel):
     status: Any | None = None
     """
     Any value; kept in the message details.
+    """
+    prompt_token_ids: Any | None = None
+    """
+    Training field (token ids of the prompt). Not converted: the lenient mode declares it as a loss; the strict profile ignores it as Docent's converter does.
+    """
+    generation_token_ids: Any | None = None
+    """
+    Training field (token ids of the generation). Not converted, as prompt_token_ids.
+    """
+    generation_log_probs: Any | None = None
+    """
+    Training field (log-probabilities of the generation). Not converted, as prompt_token_ids.
+    """
+    routed_experts: Any | None = None
+    """
+    Training field (routed MoE experts). Not converted, as prompt_token_ids.
+    """
+
+
+class StrictMessage(Message):
+    """
+    A message whose content holds only text parts.
+    """
+
+    content: (
+        str | Sequence[Annotated[InputText | OutputText | Refusal, Field(discriminator="type")]]
+    )
+    """
+    The text, or a list of parts joined with nothing between them.
+    """
+
+
+class StrictReasoning(Reasoning):
+    """
+    Readable reasoning: no encrypted blob.
+    """
+
+    encrypted_content: Annotated[
+        Literal[False] | EmptyValue1 | EmptyValue2 | EmptyValue3 | EmptyObject | None,
+        Field(title="EmptyValue"),
+    ] = None
+    """
+    Absent or empty: null, false, 0, "", [] or {}. Docent stores only readable reasoning, so an encrypted blob is refused.
     """
 
 
@@ -225,9 +674,63 @@ class Response(StrictModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    output: list[Message | FunctionCall | FunctionCallOutput | Reasoning]
+    output: (
+        Sequence[
+            Message
+            | FunctionCall
+            | FunctionCallOutput
+            | Reasoning
+            | McpCall
+            | McpListTools
+            | McpApprovalRequest
+            | McpApprovalResponse
+            | CustomToolCall
+            | CustomToolCallOutput
+            | ComputerCall
+            | ComputerCallOutput
+            | LocalShellCall
+            | LocalShellCallOutput
+            | WebSearchCall
+            | FileSearchCall
+            | CodeInterpreterCall
+            | ImageGenerationCall
+        ]
+        | Sequence[
+            Sequence[
+                Message
+                | FunctionCall
+                | FunctionCallOutput
+                | Reasoning
+                | McpCall
+                | McpListTools
+                | McpApprovalRequest
+                | McpApprovalResponse
+                | CustomToolCall
+                | CustomToolCallOutput
+                | ComputerCall
+                | ComputerCallOutput
+                | LocalShellCall
+                | LocalShellCallOutput
+                | WebSearchCall
+                | FileSearchCall
+                | CodeInterpreterCall
+                | ImageGenerationCall
+            ]
+        ]
+    )
     """
-    The items produced after input, in order. A list of lists (cumulative snapshots) is not a trajectory and is refused.
+    The items produced after input, in order; or (aviary environments with contains_transitions) a list of cumulative snapshots of that list, of which the lenient mode keeps the last.
+    """
+
+
+class StrictResponse(Response):
+    """
+    A response whose output is one flat list of items that convert exactly.
+    """
+
+    output: Sequence[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
+    """
+    The items produced after input, in order.
     """
 
 
@@ -239,15 +742,48 @@ class ResponsesCreateParams(StrictModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    input: str | list[Message | FunctionCall | FunctionCallOutput | Reasoning]
+    input: (
+        str
+        | Sequence[
+            Message
+            | FunctionCall
+            | FunctionCallOutput
+            | Reasoning
+            | McpCall
+            | McpListTools
+            | McpApprovalRequest
+            | McpApprovalResponse
+            | CustomToolCall
+            | CustomToolCallOutput
+            | ComputerCall
+            | ComputerCallOutput
+            | LocalShellCall
+            | LocalShellCallOutput
+            | WebSearchCall
+            | FileSearchCall
+            | CodeInterpreterCall
+            | ImageGenerationCall
+        ]
+    )
     """
     The conversation sent to the agent: a plain string (one user message) or a list of items.
     """
 
 
-class Rollout(StrictModel):
+class StrictResponsesCreateParams(ResponsesCreateParams):
     """
-    One line of a NeMo Gym rollout export: the agent's request, its final response, the reward and the collector's identity keys. Every other top-level key (dataset pass-through, verifier output) is allowed and kept as benchmark metadata. This is the strict profile: exactly the rollouts that convert to a Docent AgentRun.
+    A request whose input items all convert exactly.
+    """
+
+    input: str | Sequence[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
+    """
+    The conversation sent to the agent: a plain string (one user message) or a list of items.
+    """
+
+
+class NemoGymRollout(StrictModel):
+    """
+    One line of a NeMo Gym rollout export, in any of the shapes NeMo Gym writes: the agent's request and its final response, plus the reward and the collector's identity keys when present (older exports lack agent_ref and the _ng_* indices). Every other top-level key (dataset pass-through, verifier output) is allowed and kept as benchmark metadata. Records valid here but not under rollout.schema.json convert only in the lenient mode.
     """
 
     model_config = ConfigDict(
@@ -255,7 +791,29 @@ class Rollout(StrictModel):
     )
     responses_create_params: ResponsesCreateParams
     response: Response
-    agent_ref: AgentRef
+    agent_ref: AgentRef | None = None
+    ng_task_index: Annotated[int | None, Field(alias="_ng_task_index")] = None
+    """
+    Task index assigned by the rollout collector. A JSON integer: booleans, 1.0 and strings are refused; any sign and size is accepted.
+    """
+    ng_rollout_index: Annotated[int | None, Field(alias="_ng_rollout_index")] = None
+    """
+    Repeat index of this rollout within its task. A JSON integer, as for _ng_task_index.
+    """
+    reward: Any | None = None
+    """
+    The verifier's reward. Any JSON value; stored as it is under metadata.scores.reward.
+    """
+
+
+class Rollout(NemoGymRollout):
+    """
+    The strict profile of a NeMo Gym rollout: exactly the rollouts that convert to a Docent AgentRun with nothing approximated (the rollouts Docent's own converter accepts). It narrows nemogym-rollout.schema.json: the identity keys are required, and every item and content part must have a faithful Docent equivalent.
+    """
+
+    responses_create_params: StrictResponsesCreateParams
+    response: StrictResponse
+    agent_ref: StrictAgentRef
     ng_task_index: Annotated[int, Field(alias="_ng_task_index")]
     """
     Task index assigned by the rollout collector. A JSON integer: booleans, 1.0 and strings are refused; any sign and size is accepted.
@@ -263,8 +821,4 @@ class Rollout(StrictModel):
     ng_rollout_index: Annotated[int, Field(alias="_ng_rollout_index")]
     """
     Repeat index of this rollout within its task. A JSON integer, as for _ng_task_index.
-    """
-    reward: Any | None = None
-    """
-    The verifier's reward. Any JSON value; stored as it is under metadata.scores.reward.
     """
