@@ -1,0 +1,103 @@
+"""What each command does to one line of input; runs in worker processes, so it stays picklable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+from docent.data_models.agent_run import AgentRun
+from docent.data_models.chat import AssistantMessage
+from pydantic import ValidationError
+
+from nemogym_docent.cli.agent_run_lines import dump_agent_run
+from nemogym_docent.converter import convert_nemogym_rollout_to_agent_run
+from nemogym_docent.errors import ConversionError
+from nemogym_docent.json_lines import iter_json_lines
+from nemogym_docent.json_paths import render_json_path
+from nemogym_docent.schema_validation import validate_nemogym_rollout
+
+TaskKind = Literal["convert", "validate", "agent_runs"]
+
+
+class Issue(NamedTuple):
+    """Why a line failed: where in the record (a JSON path, empty for the whole line) and what."""
+
+    json_path: str
+    message: str
+
+
+class LineResult(NamedTuple):
+    """The outcome for one non-blank line: an output line, or the issues that stopped it."""
+
+    line: int
+    output: bytes | None
+    issues: tuple[Issue, ...]
+    messages: int = 0
+    tool_calls: int = 0
+    reward: float | None = None
+
+
+@dataclass(frozen=True)
+class LineTask:
+    """Convert rollouts, validate them, or check lines of AgentRun JSON (``agent_runs``)."""
+
+    kind: TaskKind
+
+    def __call__(self, lines: list[tuple[int, bytes]]) -> list[LineResult]:
+        results: list[LineResult] = []
+        for number, raw in lines:
+            try:
+                parsed = list(iter_json_lines([raw], ""))
+            except ConversionError as exc:
+                results.append(LineResult(number, None, (Issue("", exc.message),)))
+                continue
+            if parsed:
+                results.append(self._one(number, raw, parsed[0][1]))
+        return results
+
+    def _one(self, number: int, raw: bytes, value: Any) -> LineResult:
+        if self.kind == "validate":
+            issues = [
+                Issue(issue.json_path, issue.message) for issue in validate_nemogym_rollout(value)
+            ]
+            if issues:
+                return LineResult(number, None, tuple(issues))
+        if self.kind == "agent_runs":
+            try:
+                AgentRun.model_validate(value)
+            except ValidationError as exc:
+                return LineResult(number, None, _pydantic_issues(exc))
+            return LineResult(number, raw.strip() + b"\n", ())
+        try:
+            run = convert_nemogym_rollout_to_agent_run(value)
+        except ConversionError as exc:
+            return LineResult(number, None, (Issue(exc.json_path, exc.message),))
+        if self.kind == "validate":
+            return LineResult(number, None, ())
+        return _converted(number, run, raw)
+
+
+def _converted(number: int, run: AgentRun, raw: bytes) -> LineResult:
+    messages = run.transcripts[0].messages
+    tool_calls = sum(
+        len(message.tool_calls or ())
+        for message in messages
+        if isinstance(message, AssistantMessage)
+    )
+    reward = run.metadata.get("scores", {}).get("reward")
+    numeric = isinstance(reward, int | float) and not isinstance(reward, bool)
+    return LineResult(
+        number,
+        dump_agent_run(run, raw),
+        (),
+        messages=len(messages),
+        tool_calls=tool_calls,
+        reward=float(reward) if numeric else None,
+    )
+
+
+def _pydantic_issues(exc: ValidationError) -> tuple[Issue, ...]:
+    return tuple(
+        Issue(render_json_path(part for part in error["loc"]), error["msg"])
+        for error in exc.errors(include_url=False)
+    )
