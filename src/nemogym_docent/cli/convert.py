@@ -20,6 +20,7 @@ from nemogym_docent.cli.progress import InputProgress
 from nemogym_docent.cli.shared_options import (
     ErrorsPath,
     Inputs,
+    Lenient,
     Quiet,
     SkipInvalid,
     Workers,
@@ -41,6 +42,7 @@ def convert_command(
     ] = "-",
     skip_invalid: SkipInvalid = False,
     errors: ErrorsPath = None,
+    lenient: Lenient = False,
     workers: Workers = 1,
     quiet: Quiet = False,
 ) -> None:
@@ -55,7 +57,9 @@ def convert_command(
     try:
         with _output_stream(output) as out, progress:
             chunks = read_chunks(found.sources, count_bytes=progress.count_bytes)
-            for source, results in run_task(LineTask("convert"), chunks, workers=workers):
+            for source, results in run_task(
+                LineTask("convert", strict=not lenient), chunks, workers=workers
+            ):
                 for result in results:
                     stats.records += 1
                     if result.output is not None:

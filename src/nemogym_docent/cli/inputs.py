@@ -49,9 +49,16 @@ class Source:
     path: Path | None
 
     @property
-    def size(self) -> int | None:
-        """The size on disk in bytes (compressed size for compressed files)."""
-        return None if self.path is None else self.path.stat().st_size
+    def stem(self) -> str:
+        """The file name without ``.jsonl`` (and ``.gz``/``.zst``): names runs that lack an
+        identity in lenient mode, as the library's file converter does."""
+        if self.path is None:
+            return "stdin"
+        name = self.path.name
+        for suffix in sorted(ROLLOUT_SUFFIXES, key=len, reverse=True):
+            if name.endswith(suffix):
+                return name.removesuffix(suffix)
+        return self.path.stem
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ from docent.data_models.agent_run import AgentRun
 from docent.data_models.chat import AssistantMessage
 from pydantic import ValidationError
 
+from nemogym_docent.agent_run_mapping import RecordOrigin
 from nemogym_docent.cli.agent_run_lines import dump_agent_run
-from nemogym_docent.converter import convert_nemogym_rollout_to_agent_run
+from nemogym_docent.cli.inputs import Source
+from nemogym_docent.converter import convert_rollout
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import iter_json_lines
 from nemogym_docent.json_paths import render_json_path
@@ -39,11 +41,16 @@ class LineResult(NamedTuple):
 
 @dataclass(frozen=True)
 class LineTask:
-    """Convert rollouts, validate them, or check lines of AgentRun JSON (``agent_runs``)."""
+    """Convert rollouts, validate them, or check lines of AgentRun JSON (``agent_runs``).
+
+    ``strict=False`` is the converter's lenient mode.
+    """
 
     kind: TaskKind
+    strict: bool = True
 
-    def __call__(self, lines: list[tuple[int, bytes]]) -> list[LineResult]:
+    def __call__(self, source: Source, lines: list[tuple[int, bytes]]) -> list[LineResult]:
+        stem = source.stem
         results: list[LineResult] = []
         for number, raw in lines:
             try:
@@ -52,13 +59,15 @@ class LineTask:
                 results.append(LineResult(number, None, (Issue("", exc.message),)))
                 continue
             if parsed:
-                results.append(self._one(number, raw, parsed[0][1]))
+                results.append(self._one(RecordOrigin(stem, number), raw, parsed[0][1]))
         return results
 
-    def _one(self, number: int, raw: bytes, value: Any) -> LineResult:
+    def _one(self, origin: RecordOrigin, raw: bytes, value: Any) -> LineResult:
+        number = origin.line or 0
         if self.kind == "validate":
             issues = [
-                Issue(issue.json_path, issue.message) for issue in validate_nemogym_rollout(value)
+                Issue(issue.json_path, issue.message)
+                for issue in validate_nemogym_rollout(value, strict=self.strict)
             ]
             if issues:
                 return LineResult(number, None, tuple(issues))
@@ -69,7 +78,7 @@ class LineTask:
                 return LineResult(number, None, _pydantic_issues(exc))
             return LineResult(number, raw.strip() + b"\n", ())
         try:
-            run = convert_nemogym_rollout_to_agent_run(value)
+            run = convert_rollout(value, strict=self.strict, origin=origin)
         except ConversionError as exc:
             return LineResult(number, None, (Issue(exc.json_path, exc.message),))
         if self.kind == "validate":

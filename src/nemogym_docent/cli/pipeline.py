@@ -55,14 +55,14 @@ def run_task(
     """
     if workers <= 1:
         for chunk in chunks:
-            yield chunk.source, task(chunk.lines)
+            yield chunk.source, task(chunk.source, chunk.lines)
         return
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     pending: deque[tuple[Source, Future[list[LineResult]]]] = deque()
     try:
         for chunk in chunks:
-            pending.append((chunk.source, pool.submit(task, chunk.lines)))
+            pending.append((chunk.source, pool.submit(task, chunk.source, chunk.lines)))
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 source, future = pending.popleft()
                 yield source, future.result()

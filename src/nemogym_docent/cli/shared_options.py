@@ -33,6 +33,14 @@ SkipInvalid = Annotated[
         help="Convert what converts, report the rest, and exit 0 (default: stop at the first).",
     ),
 ]
+Lenient = Annotated[
+    bool,
+    typer.Option(
+        "--lenient",
+        help="Also convert what Docent's converter refuses, approximating it and recording "
+        "each approximation in the run's metadata (conversion.losses).",
+    ),
+]
 ErrorsPath = Annotated[
     Path | None,
     typer.Option(

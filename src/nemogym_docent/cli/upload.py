@@ -17,6 +17,7 @@ from nemogym_docent.cli.progress import InputProgress
 from nemogym_docent.cli.shared_options import (
     ErrorsPath,
     Inputs,
+    Lenient,
     Quiet,
     SkipInvalid,
     Workers,
@@ -109,6 +110,7 @@ def upload_command(
             help="Longest wait for any one request, and for Docent to finish processing.",
         ),
     ] = 300.0,
+    lenient: Lenient = False,
     workers: Workers = 1,
     quiet: Quiet = False,
 ) -> None:
@@ -131,7 +133,7 @@ def upload_command(
     upload.stats.files = len(found.sources)
     errors_file = ErrorsFile(errors)
     progress = InputProgress("uploading", enabled=not quiet and stderr_is_terminal())
-    task = LineTask("agent_runs" if from_agent_runs else "convert")
+    task = LineTask("agent_runs" if from_agent_runs else "convert", strict=not lenient)
     try:
         with progress:
             chunks = read_chunks(found.sources, count_bytes=progress.count_bytes)

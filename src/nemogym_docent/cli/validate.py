@@ -15,6 +15,7 @@ from nemogym_docent.cli.pipeline import read_chunks, run_task
 from nemogym_docent.cli.progress import InputProgress
 from nemogym_docent.cli.shared_options import (
     Inputs,
+    Lenient,
     Quiet,
     Workers,
     find_inputs,
@@ -40,6 +41,7 @@ def validate_command(
             "--max-errors", min=0, metavar="N", help="Stop after reporting N errors (0: no limit)."
         ),
     ] = 0,
+    lenient: Lenient = False,
     workers: Workers = 1,
     quiet: Quiet = False,
 ) -> None:
@@ -55,7 +57,9 @@ def validate_command(
     try:
         with progress:
             chunks = read_chunks(found.sources, count_bytes=progress.count_bytes)
-            for source, results in run_task(LineTask("validate"), chunks, workers=workers):
+            for source, results in run_task(
+                LineTask("validate", strict=not lenient), chunks, workers=workers
+            ):
                 for result in results:
                     records += 1
                     if not result.issues:
