@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -55,8 +56,24 @@ def _is_json_integer(_checker: object, instance: object) -> bool:
     return type(instance) is int
 
 
+def _refusing_nan(keyword: str) -> Any:
+    """The stock ``keyword`` check, except that NaN fails it, as it fails the models' bounds."""
+    stock = Draft202012Validator.VALIDATORS[keyword]
+
+    def check(validator: Any, bound: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        if isinstance(instance, float) and math.isnan(instance):
+            yield ValidationError(f"NaN is not within the bound {bound}")
+            return
+        yield from stock(validator, bound, instance, schema)
+
+    return check
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
 _StrictIntegerValidator = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
+    validators={keyword: _refusing_nan(keyword) for keyword in _BOUNDS},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_json_integer),
 )
 
