@@ -1,12 +1,31 @@
-"""Convert NVIDIA NeMo Gym rollout exports into Docent AgentRuns, strictly and schema-first."""
+"""Convert NVIDIA NeMo Gym rollout exports into Docent AgentRuns, strictly and schema-first.
 
-from nemogym_docent.converter import (
-    convert_nemogym_jsonl_file_to_agent_runs,
-    convert_nemogym_rollout_to_agent_run,
-    iter_nemogym_jsonl_file_to_agent_runs,
-)
+The converters, their models and Docent's data models load on first use, so that importing the
+package stays quick (the command line's ``--help`` needs none of them).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from nemogym_docent.errors import ConversionError
-from nemogym_docent.schema_validation import SchemaIssue, validate_nemogym_rollout
+
+if TYPE_CHECKING:
+    from nemogym_docent.converter import (
+        convert_nemogym_jsonl_file_to_agent_runs,
+        convert_nemogym_rollout_to_agent_run,
+        iter_nemogym_jsonl_file_to_agent_runs,
+    )
+    from nemogym_docent.schema_validation import SchemaIssue, validate_nemogym_rollout
+
+_LAZY = {
+    "convert_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
+    "convert_nemogym_rollout_to_agent_run": "nemogym_docent.converter",
+    "iter_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
+    "SchemaIssue": "nemogym_docent.schema_validation",
+    "validate_nemogym_rollout": "nemogym_docent.schema_validation",
+}
 
 __all__ = [
     "ConversionError",
@@ -16,3 +35,16 @@ __all__ = [
     "iter_nemogym_jsonl_file_to_agent_runs",
     "validate_nemogym_rollout",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -14,7 +14,6 @@ from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import iter_json_lines
 from nemogym_docent.json_paths import json_type_name
 from nemogym_docent.models import NemoGymRollout, Rollout
-from nemogym_docent.schema_validation import validate_nemogym_rollout
 
 
 def convert_nemogym_rollout_to_agent_run(
@@ -86,6 +85,9 @@ def convert_nemogym_jsonl_file_to_agent_runs(
 def _schema_error(
     rollout: dict[str, Any], exc: ValidationError, *, strict: bool
 ) -> ConversionError:
+    # jsonschema loads only when a rollout fails: it takes a third of the converter's import time.
+    from nemogym_docent.schema_validation import validate_nemogym_rollout  # noqa: PLC0415
+
     issues = validate_nemogym_rollout(rollout, strict=strict)
     if not issues:
         first = exc.errors()[0]
