@@ -163,7 +163,6 @@ def test_schemas_agree_with_models_on_edge_cases(row: dict[str, Any]) -> None:
     schema_agrees_with_models(row)
 
 
-@pytest.mark.xfail(strict=True, reason="jsonschema lets NaN through minimum/maximum 0")
 def test_schemas_agree_with_models_on_nan_encrypted_content() -> None:
     row = rollout(output=[{"type": "reasoning", "summary": [], "encrypted_content": float("nan")}])
     schema_agrees_with_models(row)
