@@ -12,7 +12,8 @@ from typing import Any, cast
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.protocols import Validator
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from nemogym_docent.json_paths import join_json_path, json_type_name, render_json_path
 
@@ -81,9 +82,14 @@ _StrictIntegerValidator = validators.extend(  # type: ignore[no-untyped-call]
 @cache
 def rollout_validator(root: str = ROOT_SCHEMA) -> Validator:
     """One compiled validator for a root schema, with every packaged schema registered."""
-    schemas = _schemas()
+    # Without "$schema", a $ref into another file keeps this validator class (and so its
+    # integer check) instead of switching to the stock validator the dialect names.
+    schemas = {
+        name: {key: value for key, value in schema.items() if key != "$schema"}
+        for name, schema in _schemas().items()
+    }
     registry: Registry[Any] = Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+        (schema["$id"], DRAFT202012.create_resource(schema)) for schema in schemas.values()
     )
     validator: Validator = _StrictIntegerValidator(schemas[root], registry=registry)
     return validator
@@ -112,6 +118,8 @@ def _issues(error: ValidationError) -> Iterator[SchemaIssue]:
         for sub in error.context:
             branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
         fitting = [errors for errors in branches.values() if not _rejects_kind(errors)]
+        if len(fitting) > 1:  # e.g. a list of items or a list of lists: drop type-only misfits
+            fitting = [errors for errors in fitting if any(e.validator != "type" for e in errors)]
         if len(fitting) == 1:
             chosen = fitting[0]
             same_place = all(not sub.relative_path for sub in chosen)

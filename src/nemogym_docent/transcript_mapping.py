@@ -41,6 +41,7 @@ from nemogym_docent.models import (
     OutputText,
     Reasoning,
     Refusal,
+    StrictReasoning,
 )
 from nemogym_docent.other_calls import view_call
 
@@ -162,7 +163,8 @@ class TranscriptBuilder:
     def _add_reasoning(self, item: Reasoning, origin: Origin, item_path: str) -> None:
         turn = self._current_turn()
         summary = "\n".join(part.text for part in item.summary if part.text)
-        blob = item.encrypted_content
+        # The strict profile admits only empty values here (wrapped in models, so not falsy).
+        blob = None if isinstance(item, StrictReasoning) else item.encrypted_content
         if blob:
             self._strict_or_loss(
                 join_json_path(item_path, "encrypted_content"),

@@ -509,17 +509,6 @@ class AgentRef(StrictModel):
     """
 
 
-class StrictAgentRef(AgentRef):
-    """
-    An agent reference with its name.
-    """
-
-    name: str
-    """
-    The agent's name.
-    """
-
-
 class FunctionCall(StrictModel):
     """
     A function call made by the model; becomes a tool call of the current assistant turn. Keys other than those listed are accepted and not kept.
@@ -585,6 +574,17 @@ class FunctionCallOutput(StrictModel):
     status: Any | None = None
     """
     Any value; kept in the message details.
+    """
+
+
+class StrictAgentRef(AgentRef):
+    """
+    An agent reference with its name.
+    """
+
+    name: str
+    """
+    The agent's name.
     """
 
 
@@ -666,6 +666,42 @@ class StrictReasoning(Reasoning):
     """
 
 
+class ResponsesCreateParams(StrictModel):
+    """
+    The Responses API request the agent was run with. Only input becomes transcript messages; every other create param (model, tools, temperature, metadata, ...) is accepted as it is and kept under metadata.source.rollout_non_trace.request.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    input: (
+        str
+        | Sequence[
+            Message
+            | FunctionCall
+            | FunctionCallOutput
+            | Reasoning
+            | McpCall
+            | McpListTools
+            | McpApprovalRequest
+            | McpApprovalResponse
+            | CustomToolCall
+            | CustomToolCallOutput
+            | ComputerCall
+            | ComputerCallOutput
+            | LocalShellCall
+            | LocalShellCallOutput
+            | WebSearchCall
+            | FileSearchCall
+            | CodeInterpreterCall
+            | ImageGenerationCall
+        ]
+    )
+    """
+    The conversation sent to the agent: a plain string (one user message) or a list of items.
+    """
+
+
 class Response(StrictModel):
     """
     The agent's final Responses API response. output holds the whole trajectory after input (model messages, reasoning, tool calls and the agent's tool outputs). Every other key (id, model, created_at, status, usage, provider extras, ...) is accepted as it is and kept under metadata.source.rollout_non_trace.response; id, model, created_at and status also describe the transcript.
@@ -723,64 +759,6 @@ class Response(StrictModel):
     """
 
 
-class StrictResponse(Response):
-    """
-    A response whose output is one flat list of items that convert exactly.
-    """
-
-    output: Sequence[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
-    """
-    The items produced after input, in order.
-    """
-
-
-class ResponsesCreateParams(StrictModel):
-    """
-    The Responses API request the agent was run with. Only input becomes transcript messages; every other create param (model, tools, temperature, metadata, ...) is accepted as it is and kept under metadata.source.rollout_non_trace.request.
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-    )
-    input: (
-        str
-        | Sequence[
-            Message
-            | FunctionCall
-            | FunctionCallOutput
-            | Reasoning
-            | McpCall
-            | McpListTools
-            | McpApprovalRequest
-            | McpApprovalResponse
-            | CustomToolCall
-            | CustomToolCallOutput
-            | ComputerCall
-            | ComputerCallOutput
-            | LocalShellCall
-            | LocalShellCallOutput
-            | WebSearchCall
-            | FileSearchCall
-            | CodeInterpreterCall
-            | ImageGenerationCall
-        ]
-    )
-    """
-    The conversation sent to the agent: a plain string (one user message) or a list of items.
-    """
-
-
-class StrictResponsesCreateParams(ResponsesCreateParams):
-    """
-    A request whose input items all convert exactly.
-    """
-
-    input: str | Sequence[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
-    """
-    The conversation sent to the agent: a plain string (one user message) or a list of items.
-    """
-
-
 class NemoGymRollout(StrictModel):
     """
     One line of a NeMo Gym rollout export, in any of the shapes NeMo Gym writes: the agent's request and its final response, plus the reward and the collector's identity keys when present (older exports lack agent_ref and the _ng_* indices). Every other top-level key (dataset pass-through, verifier output) is allowed and kept as benchmark metadata. Records valid here but not under rollout.schema.json convert only in the lenient mode.
@@ -803,6 +781,28 @@ class NemoGymRollout(StrictModel):
     reward: Any | None = None
     """
     The verifier's reward. Any JSON value; stored as it is under metadata.scores.reward.
+    """
+
+
+class StrictResponsesCreateParams(ResponsesCreateParams):
+    """
+    A request whose input items all convert exactly.
+    """
+
+    input: str | Sequence[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
+    """
+    The conversation sent to the agent: a plain string (one user message) or a list of items.
+    """
+
+
+class StrictResponse(Response):
+    """
+    A response whose output is one flat list of items that convert exactly.
+    """
+
+    output: Sequence[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
+    """
+    The items produced after input, in order.
     """
 
 
