@@ -19,6 +19,7 @@ from nemogym_docent.converter import convert_rollout
 PNG = b"\x89PNG\r\n\x1a\n fake image bytes"
 PNG_URI = "data:image/png;base64," + base64.b64encode(PNG).decode()
 PNG_SHA = hashlib.sha256(PNG).hexdigest()[:12]
+ABC_SHA = hashlib.sha256(b"abc").hexdigest()[:12]
 
 
 def lenient(row: dict[str, Any], origin: RecordOrigin | None = None) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def test_image_part_becomes_placeholder_in_place() -> None:
                 "filename": "a.txt",
                 "file_data": base64.b64encode(b"abc").decode(),
             },
-            f"[file: a.txt, application/octet-stream, 3 bytes, sha256 {hashlib.sha256(b'abc').hexdigest()[:12]}]",
+            f"[file: a.txt, application/octet-stream, 3 bytes, sha256 {ABC_SHA}]",
         ),
         (
             {"type": "input_video", "video_url": {"url": "https://example.com/v.mp4"}},
