@@ -1,0 +1,318 @@
+"""``nemogym-docent upload`` end to end, against a loopback server speaking Docent's REST API."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from cli_helpers import output_lines, run_cli, valid_rollouts, without_agent_ref, write_export
+from docent.sdk import _base as docent_base
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+API_KEY = "sk-test-0123456789abcdef"
+COLLECTION = "col-42"
+
+
+@dataclass
+class FakeDocent:
+    """Docent's endpoints as the 0.1.88 client uses them; records what arrives."""
+
+    server: HTTPServer
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[int] = field(default_factory=list)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    failures_left: int = 0
+    job_status: str = "completed"
+    status_requests: int = 0
+    stall_seconds: float = 0.0
+
+    def install(self) -> None:
+        self.server.expect_request("/rest/api-keys/test", method="GET").respond_with_handler(
+            self._key_test
+        )
+        self.server.expect_request("/rest/create", method="POST").respond_with_handler(self._create)
+        self.server.expect_request(
+            f"/rest/{COLLECTION}/agent_runs/jobs/batch_status", method="POST"
+        ).respond_with_handler(self._status)
+        self.server.expect_request(
+            f"/rest/{COLLECTION}/agent_runs", method="POST"
+        ).respond_with_handler(self._add_runs)
+
+    def _key_test(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return Response(json.dumps({"detail": "Invalid API key"}), status=401)
+        return Response(json.dumps({"ok": True}), content_type="application/json")
+
+    def _create(self, request: Request) -> Response:
+        self.created.append(json.loads(request.get_data()))
+        return Response(json.dumps({"collection_id": COLLECTION}), content_type="application/json")
+
+    def _add_runs(self, request: Request) -> Response:
+        if self.stall_seconds:
+            threading.Event().wait(self.stall_seconds)  # time.sleep is patched out
+            return Response("late", status=500)
+        if self.failures_left:
+            self.failures_left -= 1
+            return Response("boom", status=500)
+        assert request.headers.get("Content-Encoding") == "gzip"
+        payload = json.loads(gzip.decompress(request.get_data()))
+        self.runs.extend(payload["agent_runs"])
+        self.batches.append(len(payload["agent_runs"]))
+        job = f"job-{len(self.batches)}"
+        return Response(json.dumps({"job_id": job}), status=202, content_type="application/json")
+
+    def _status(self, request: Request) -> Response:
+        self.status_requests += 1
+        jobs = json.loads(request.get_data())["job_ids"]
+        body = {"jobs": [{"job_id": job, "status": self.job_status} for job in jobs]}
+        return Response(json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture
+def docent(httpserver: HTTPServer) -> FakeDocent:
+    fake = FakeDocent(httpserver)
+    fake.install()
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def isolated_docent_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No docent.env from the machine; no real sleeping between the client's retries."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    for name in ("DOCENT_API_KEY", "DOCENT_API_URL", "DOCENT_FRONTEND_URL", "DOCENT_DOMAIN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(docent_base.time, "sleep", lambda _seconds: None)
+
+
+def urls(server: HTTPServer) -> list[str]:
+    return ["--api-url", server.url_for("/"), "--frontend-url", "http://127.0.0.1:1/web"]
+
+
+def without_ids(run: dict[str, Any]) -> dict[str, Any]:
+    run = dict(run)
+    run.pop("id")
+    run["transcripts"] = [
+        {key: value for key, value in t.items() if key != "id"} for t in run["transcripts"]
+    ]
+    return run
+
+
+def expected_runs(export: Path) -> list[dict[str, Any]]:
+    converted = run_cli(["convert", str(export), "-q", "--skip-invalid"])
+    return output_lines(converted.stdout_bytes)
+
+
+def test_every_run_arrives_exactly_once_across_batches(
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    export = write_export(tmp_path / "export.jsonl.gz", valid_rollouts(23))
+    result = run_cli(
+        [
+            "upload",
+            str(export),
+            "--collection-name",
+            "evals",
+            "--batch-size",
+            "5",
+            *urls(docent.server),
+        ]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert docent.batches == [5, 5, 5, 5, 3]
+    assert [without_ids(run) for run in docent.runs] == expected_runs(export)
+    assert len({run["id"] for run in docent.runs}) == 23
+    assert docent.created == [{"collection_id": None, "name": "evals", "description": None}]
+    assert result.stdout == f"http://127.0.0.1:1/web/dashboard/{COLLECTION}\n"
+    assert API_KEY not in result.stdout + result.stderr
+    assert docent.status_requests >= 1
+
+
+def test_a_500_once_then_success_loses_and_duplicates_nothing(
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    docent.failures_left = 1
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(7))
+    result = run_cli(
+        [
+            "upload",
+            str(export),
+            "--collection-id",
+            COLLECTION,
+            "--batch-size",
+            "3",
+            *urls(docent.server),
+        ]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert docent.failures_left == 0
+    assert docent.batches == [3, 3, 1]
+    assert [without_ids(run) for run in docent.runs] == expected_runs(export)
+    assert "retrying" in result.stderr
+
+
+def test_skip_invalid_uploads_the_valid_runs_and_writes_errors(
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    good = valid_rollouts(3)
+    export = write_export(tmp_path / "export.jsonl", [good[0], without_agent_ref(), *good[1:]])
+    errors = tmp_path / "errors.jsonl"
+    args = ["upload", str(export), "--collection-id", COLLECTION, *urls(docent.server)]
+    strict = run_cli(args)
+    assert strict.exit_code == 1
+    assert f"error: {export}:2: agent_ref: is required" in strict.stderr
+    assert docent.runs == []
+    lenient = run_cli([*args, "--skip-invalid", "--errors", str(errors)])
+    assert lenient.exit_code == 0, lenient.stderr
+    assert [without_ids(run) for run in docent.runs] == expected_runs(export)
+    assert json.loads(errors.read_text())["line"] == 2
+
+
+def test_from_agent_runs_gets_fresh_ids(
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(4))
+    runs_file = tmp_path / "runs.jsonl"
+    assert run_cli(["convert", str(export), "-o", str(runs_file), "-q"]).exit_code == 0
+    with_ids = tmp_path / "with-ids.jsonl"
+    lines = [orjson.loads(line) for line in runs_file.read_bytes().splitlines()]
+    lines[0]["id"] = "caller-set"
+    lines[0]["transcripts"][0]["id"] = "caller-set-too"
+    with_ids.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    result = run_cli(
+        [
+            "upload",
+            str(with_ids),
+            "--from-agent-runs",
+            "--collection-id",
+            COLLECTION,
+            *urls(docent.server),
+        ]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert [without_ids(run) for run in docent.runs] == output_lines(runs_file.read_bytes())
+    assert "caller-set" not in json.dumps(docent.runs)
+
+
+def test_dry_run_sends_nothing(docent: FakeDocent, tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(6))
+    result = run_cli(["upload", str(export), "--dry-run", "--batch-size", "4"])
+    assert result.exit_code == 0, result.stderr
+    assert docent.server.log == []
+    assert result.stdout == ""
+    assert "would send 6 runs in 2 batches" in result.stderr
+
+
+def test_a_missing_api_key_is_one_line_and_exit_2(docent: FakeDocent, tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(1))
+    result = run_cli(["upload", str(export), "--collection-id", COLLECTION, *urls(docent.server)])
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("error: ")
+    assert "DOCENT_API_KEY" in result.stderr
+
+
+def test_a_wrong_api_key_is_one_line_and_exit_2(
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", "sk-wrong-key")
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(1))
+    result = run_cli(["upload", str(export), "--collection-id", COLLECTION, *urls(docent.server)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == ["error: connecting to Docent: HTTP 401: Invalid API key"]
+
+
+def test_an_unreachable_server_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(1))
+    result = run_cli(
+        [
+            "upload",
+            str(export),
+            "--collection-id",
+            COLLECTION,
+            "--api-url",
+            "http://127.0.0.1:1",
+            "--frontend-url",
+            "http://127.0.0.1:1",
+        ]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: connecting to Docent: cannot reach http://127.0.0.1:1 (Connection refused)"
+    ]
+
+
+def test_jobs_that_never_finish_time_out_naming_the_sent_batches(
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    docent.job_status = "running"
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(3))
+    args = [
+        "upload",
+        str(export),
+        "--collection-id",
+        COLLECTION,
+        "--batch-size",
+        "2",
+        *urls(docent.server),
+    ]
+    result = run_cli([*args, "--timeout", "0.2"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "2 batch(es) were sent before stopping:",
+        f"  batch 1: 2 runs ({export}:1 to {export}:2); job job-1",
+        f"  batch 2: 1 runs ({export}:3 to {export}:3); job job-2",
+        "error: Docent had not finished 2 job(s) after 0.2s: job-1, job-2",
+    ]
+    no_wait = run_cli([*args, "--no-wait", "-q"])
+    assert no_wait.exit_code == 0
+    assert no_wait.stdout == f"http://127.0.0.1:1/web/dashboard/{COLLECTION}\n"
+
+
+def test_collection_options_are_required_and_exclusive(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(1))
+    for extra in ([], ["--collection-id", "a", "--collection-name", "b"]):
+        result = run_cli(["upload", str(export), *extra])
+        assert result.exit_code == 2
+        assert result.stderr == "error: give either --collection-id or --collection-name\n"
+
+
+def test_a_server_that_does_not_answer_times_out(
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    docent.stall_seconds = 1.0
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(2))
+    result = run_cli(
+        [
+            "upload",
+            str(export),
+            "--collection-id",
+            COLLECTION,
+            "--timeout",
+            "0.2",
+            *urls(docent.server),
+        ]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "no batch was sent",
+        f"error: sending runs: no answer from {docent.server.url_for('/').rstrip('/')} within 0.2s",
+    ]
