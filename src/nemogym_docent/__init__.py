@@ -17,19 +17,26 @@ if TYPE_CHECKING:
         convert_nemogym_rollout_to_agent_run,
         iter_nemogym_jsonl_file_to_agent_runs,
     )
+    from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
     from nemogym_docent.schema_validation import SchemaIssue, validate_nemogym_rollout
 
 _LAZY = {
     "convert_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
     "convert_nemogym_rollout_to_agent_run": "nemogym_docent.converter",
     "iter_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
+    "RolloutCheck": "nemogym_docent.rollout_check",
+    "Verdict": "nemogym_docent.rollout_check",
+    "check_nemogym_rollout": "nemogym_docent.rollout_check",
     "SchemaIssue": "nemogym_docent.schema_validation",
     "validate_nemogym_rollout": "nemogym_docent.schema_validation",
 }
 
 __all__ = [
     "ConversionError",
+    "RolloutCheck",
     "SchemaIssue",
+    "Verdict",
+    "check_nemogym_rollout",
     "convert_nemogym_jsonl_file_to_agent_runs",
     "convert_nemogym_rollout_to_agent_run",
     "iter_nemogym_jsonl_file_to_agent_runs",
