@@ -11,7 +11,7 @@ import pytest
 from builders import rollout
 from docent.sdk.integrations import nemogym as docent_nemogym
 from docent.sdk.integrations.util import ConversionError as DocentConversionError
-from parity import comparable
+from parity import FIXTURES, comparable, jsonl_records
 
 from nemogym_docent import (
     ConversionError,
@@ -224,3 +224,13 @@ def test_iterator_yields_runs_before_a_later_fault(tmp_path: Path) -> None:
     with pytest.raises(ConversionError) as raised:
         next(runs)
     assert raised.value.line == 2
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.jsonl")), ids=lambda path: path.name)
+def test_fixture_file_converts_whole_as_docent_does(path: Path) -> None:
+    ours = [comparable(run) for run in convert_nemogym_jsonl_file_to_agent_runs(path)]
+    theirs = [
+        comparable(run) for run in docent_nemogym.convert_nemogym_jsonl_file_to_agent_runs(path)
+    ]
+    assert ours == theirs
+    assert len(ours) == len(list(jsonl_records(path)))
