@@ -27,24 +27,8 @@ from nemogym_docent.models import (
     McpApprovalResponse,
     McpCall,
     McpListTools,
+    OtherCall,
     WebSearchCall,
-)
-
-OtherCall = (
-    McpCall
-    | McpListTools
-    | McpApprovalRequest
-    | McpApprovalResponse
-    | CustomToolCall
-    | CustomToolCallOutput
-    | ComputerCall
-    | ComputerCallOutput
-    | LocalShellCall
-    | LocalShellCallOutput
-    | WebSearchCall
-    | FileSearchCall
-    | CodeInterpreterCall
-    | ImageGenerationCall
 )
 
 

@@ -43,12 +43,8 @@ from nemogym_docent.models._generated import (
     WebSearchCall,
 )
 
-Item = (
-    Message
-    | FunctionCall
-    | FunctionCallOutput
-    | Reasoning
-    | McpCall
+OtherCall = (
+    McpCall
     | McpListTools
     | McpApprovalRequest
     | McpApprovalResponse
@@ -63,6 +59,9 @@ Item = (
     | CodeInterpreterCall
     | ImageGenerationCall
 )
+"""An item other than a message, function call or reasoning (lenient mode only)."""
+
+Item = Message | FunctionCall | FunctionCallOutput | Reasoning | OtherCall
 """One item of ``responses_create_params.input`` or ``response.output``."""
 
 MessageContentPart = InputText | OutputText | Refusal | InputImage | InputFile | InputVideo
@@ -94,6 +93,7 @@ __all__ = [
     "Message",
     "MessageContentPart",
     "NemoGymRollout",
+    "OtherCall",
     "OutputText",
     "Reasoning",
     "Refusal",
