@@ -20,7 +20,6 @@ from nemogym_docent.models import (
     CustomToolCall,
     CustomToolCallOutput,
     FileSearchCall,
-    ImageGenerationCall,
     LocalShellCall,
     LocalShellCallOutput,
     McpApprovalRequest,
