@@ -1,0 +1,120 @@
+"""The installed console script and ``python -m nemogym_docent``, run as real processes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import jsonl, output_lines, valid_rollouts, without_agent_ref, write_export
+from parity import EXAMPLES, comparable
+
+import nemogym_docent
+from nemogym_docent.schema_validation import schema_path
+
+SCRIPT = Path(sys.executable).with_name("nemogym-docent")
+COMMANDS = {"console script": [str(SCRIPT)], "python -m": [sys.executable, "-m", "nemogym_docent"]}
+
+
+def run(
+    command: list[str], *args: str, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [*command, *args], input=stdin, capture_output=True, timeout=120, check=False, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())
+def test_convert_gzip_from_stdin(command: list[str]) -> None:
+    result = run(command, "convert", "-", "-q", stdin=gzip.compress(EXAMPLES.read_bytes()))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b""
+    expected = nemogym_docent.convert_nemogym_jsonl_file_to_agent_runs(EXAMPLES)
+    assert output_lines(result.stdout) == [comparable(run) for run in expected]
+
+
+def test_exit_codes_of_the_console_script(tmp_path: Path) -> None:
+    command = COMMANDS["console script"]
+    good = write_export(tmp_path / "good.jsonl", valid_rollouts(2))
+    bad = write_export(tmp_path / "bad.jsonl", [without_agent_ref()])
+    assert run(command, "validate", str(good)).returncode == 0
+    invalid = run(command, "validate", str(bad))
+    assert invalid.returncode == 1
+    assert invalid.stdout == f"{bad}:1: agent_ref: is required\n".encode()
+    assert run(command, "validate", str(tmp_path / "missing.jsonl")).returncode == 2
+    assert run(command, "convert", str(bad)).returncode == 1
+    assert run(command, "convert", str(bad), "--skip-invalid").returncode == 0
+    assert run(command, "convert", "--no-such-option", str(good)).returncode == 2
+
+
+def test_workers_2_gives_the_bytes_of_workers_1(tmp_path: Path) -> None:
+    records = [*valid_rollouts(40), without_agent_ref(), *valid_rollouts(40, agent="second")]
+    export = write_export(tmp_path / "export.jsonl.gz", records)
+    outputs = []
+    for workers in ("1", "2"):
+        result = run(
+            COMMANDS["console script"],
+            "convert",
+            str(export),
+            "--skip-invalid",
+            "-q",
+            "--workers",
+            workers,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    assert len(output_lines(outputs[0])) == 80
+
+
+def test_github_annotations_from_a_directory(tmp_path: Path) -> None:
+    write_export(tmp_path / "exports" / "a.jsonl", [without_agent_ref()])
+    write_export(tmp_path / "exports" / "a_materialized_inputs.jsonl", [{}])
+    result = run(
+        COMMANDS["console script"], "validate", "exports", "--format", "github", cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert result.stdout == b"::error file=exports/a.jsonl,line=1,title=agent_ref::is required\n"
+    assert b"skipped exports/a_materialized_inputs.jsonl" in result.stderr
+
+
+def test_schema_command_prints_json() -> None:
+    result = run(COMMANDS["python -m"], "schema", "rollout")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == json.loads(schema_path("rollout").read_text("utf-8"))
+
+
+def test_importing_the_package_loads_neither_the_cli_nor_the_docent_client() -> None:
+    probe = (
+        "import sys, nemogym_docent, nemogym_docent.cli; "
+        "print(sorted(m for m in ('docent.sdk.client', 'nemogym_docent.cli.docent_upload') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
+    root_only = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, nemogym_docent; print('nemogym_docent.cli' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert root_only.stdout.strip() == "False"
+
+
+def test_stdin_lines_are_read_as_they_come(tmp_path: Path) -> None:
+    """A plain stream through a pipe converts the same as from a file."""
+    data = jsonl(valid_rollouts(3))
+    piped = run(COMMANDS["console script"], "convert", "-", "-q", stdin=data)
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(3))
+    from_file = run(COMMANDS["console script"], "convert", str(export), "-q")
+    assert piped.stdout == from_file.stdout
