@@ -37,7 +37,7 @@ test: install check-models lint
 	$(BIN)/python -m pytest
 
 demo: install
-	$(BIN)/python scripts/demo.py examples/rollouts.jsonl -o examples/agent_runs.jsonl
+	$(BIN)/nemogym-docent convert examples/rollouts.jsonl -o examples/agent_runs.jsonl
 
 bench: install
 	$(BIN)/python scripts/bench.py
