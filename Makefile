@@ -40,7 +40,7 @@ demo: install
 	$(BIN)/nemogym-docent convert examples/rollouts.jsonl -o examples/agent_runs.jsonl
 
 bench: install
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
