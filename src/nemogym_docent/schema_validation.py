@@ -106,8 +106,11 @@ def validate_nemogym_rollout(rollout: object, *, strict: bool = True) -> list[Sc
     """
     issues: dict[SchemaIssue, None] = {}
     validator = rollout_validator(ROOT_SCHEMA if strict else FULL_ROOT_SCHEMA)
-    for error in validator.iter_errors(rollout):  # type: ignore[arg-type]
-        issues.update(dict.fromkeys(_issues(error)))
+    try:
+        for error in validator.iter_errors(rollout):  # type: ignore[arg-type]
+            issues.update(dict.fromkeys(_issues(error)))
+    except RecursionError:  # jsonschema recurses into (and reprs) what it reports
+        issues[SchemaIssue("", "nested too deeply to validate")] = None
     return list(issues)
 
 
