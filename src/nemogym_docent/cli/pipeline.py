@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 
 from nemogym_docent.cli.inputs import Source, read_lines
 from nemogym_docent.cli.line_tasks import LineResult, LineTask
@@ -57,8 +59,7 @@ def run_task(
         for chunk in chunks:
             yield chunk.source, task(chunk.source, chunk.lines)
         return
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_process_context())
     pending: deque[tuple[Source, Future[list[LineResult]]]] = deque()
     try:
         for chunk in chunks:
@@ -71,3 +72,11 @@ def run_task(
             yield source, future.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _process_context() -> BaseContext:
+    """Fork on Linux (workers start at once, with the modules already imported); spawn elsewhere.
+
+    Forking happens at the first submitted chunk, before the progress display starts its thread.
+    """
+    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")

@@ -36,6 +36,7 @@ class InputProgress:
         self.bytes_read = 0
         self.records = 0
         self._progress: Progress | None = None
+        self._started = False
         if enabled:
             self._progress = Progress(
                 SpinnerColumn(),
@@ -52,14 +53,16 @@ class InputProgress:
         self.bytes_read += size
 
     def add_records(self, count: int) -> None:
-        """Called after each chunk of lines is processed."""
+        """Called after each chunk of lines is processed; the display starts at the first call,
+        so that worker processes are forked before its refresh thread exists."""
         self.records += count
         if self._progress is not None:
+            if not self._started:
+                self._progress.start()
+                self._started = True
             self._progress.update(self._task, completed=self.bytes_read, records=self.records)
 
     def __enter__(self) -> InputProgress:
-        if self._progress is not None:
-            self._progress.start()
         return self
 
     def __exit__(
