@@ -123,7 +123,11 @@ class DocentUploader:
                     request_timeout=timeout, api_url=api_url, frontend_url=frontend_url
                 )
             except ValueError as exc:
-                raise ServerError(self._redact(str(exc))) from exc
+                if "api_key" in str(exc):
+                    raise ServerError(
+                        f"no Docent API key: set {API_KEY_VARIABLE} (or put it in docent.env)"
+                    ) from exc
+                raise ServerError(f"Docent client: {self._redact(str(exc))}") from exc
         authorization = str(self._client._session.headers.get("Authorization", ""))
         self._secrets.append(authorization.removeprefix("Bearer "))
 

@@ -144,6 +144,8 @@ def upload_command(
                         errors_file.write(failure)
                     if failures and not skip_invalid:
                         _stop(failures[0].as_text(), upload.reported, ExitCode.INVALID)
+                    if failures and errors is None and not quiet:
+                        note(failures[0].as_text())
                 progress.add_records(len(results))
             upload.flush()
     except InputError as exc:
@@ -156,7 +158,8 @@ def upload_command(
         _call(lambda: uploader.wait(upload.collection_id, job_ids), upload.sent)
     if not quiet:
         verb = "would send" if dry_run else "sent"
-        title = f"upload ({verb} {upload.stats.runs:,} runs in {upload.batches:,} batches)"
+        batches = f"{upload.batches:,} batch" + ("" if upload.batches == 1 else "es")
+        title = f"upload ({verb} {upload.stats.runs:,} runs in {batches})"
         print_conversion_summary(upload.stats, title=title)
     if uploader is not None:
         typer.echo(uploader.collection_url(upload.collection_id))
