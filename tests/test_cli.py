@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import stat
+import threading
 from pathlib import Path
 
 import orjson
@@ -417,3 +420,19 @@ def test_no_arguments_prints_help() -> None:
     assert result.exit_code == 2
     for command in ("convert", "validate", "upload", "schema"):
         assert command in result.stdout
+
+
+def test_convert_writes_into_a_pipe_without_replacing_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "runs.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = run_cli(["convert", str(EXAMPLES), "-o", str(fifo), "-q"])
+    reader.join(timeout=60)
+    assert result.exit_code == 0
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.pipe"]
+    assert output_lines(received[0]) == output_lines(
+        run_cli(["convert", str(EXAMPLES)]).stdout_bytes
+    )

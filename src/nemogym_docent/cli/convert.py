@@ -93,12 +93,20 @@ def _failures(file: str, result: LineResult) -> list[Failure]:
 
 @contextmanager
 def _output_stream(output: str) -> Iterator[IO[bytes]]:
-    """stdout, or a temporary file next to OUT that replaces OUT only when the command succeeds."""
+    """stdout; a device or pipe as it is; else a temporary file next to OUT that replaces OUT
+    only when the command succeeds."""
     if output == "-":
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
     target = Path(output)
+    if target.exists() and not target.is_file():  # a device or a pipe: write to it as it is
+        try:
+            with target.open("wb") as stream:
+                yield stream
+        except OSError as exc:
+            fail(f"{output}: cannot write ({exc.strerror or exc})")
+        return
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         stream = temporary.open("wb", buffering=1 << 20)
