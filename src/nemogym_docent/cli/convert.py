@@ -102,8 +102,8 @@ def _output_stream(output: str) -> Iterator[IO[bytes]]:
     target = Path(output)
     if target.exists() and not target.is_file():  # a device or a pipe: write to it as it is
         try:
-            with target.open("wb") as stream:
-                yield stream
+            with target.open("wb") as device:
+                yield device
         except OSError as exc:
             fail(f"{output}: cannot write ({exc.strerror or exc})")
         return
