@@ -1,0 +1,69 @@
+"""Generated rollouts and single faults: ours decides and converts exactly as Docent's converter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from docent.sdk.integrations import nemogym as docent_nemogym
+from hypothesis import given, settings
+from parity import comparable
+from strategies import Mutation, examples, mutations, rollouts
+
+import nemogym_docent
+from nemogym_docent import ConversionError
+from nemogym_docent.json_paths import render_json_path
+
+
+def docent_result(rollout: Any) -> dict[str, Any] | None:
+    """Docent's AgentRun, or None when its converter refuses the rollout by raising anything."""
+    try:
+        return comparable(docent_nemogym.convert_nemogym_rollout_to_agent_run(rollout))
+    except Exception:
+        return None
+
+
+def is_within(inner: str, outer: str) -> bool:
+    """Whether the rendered JSON path ``inner`` is ``outer`` or lies below it."""
+    return inner == outer or not outer or inner.startswith((f"{outer}.", f"{outer}["))
+
+
+@settings(max_examples=examples(200))
+@given(rollouts())
+def test_generated_rollouts_convert_as_docent_does(rollout: dict[str, Any]) -> None:
+    expected = docent_result(rollout)
+    assert expected is not None, "the generator made a rollout Docent's converter refuses"
+    assert comparable(nemogym_docent.convert_nemogym_rollout_to_agent_run(rollout)) == expected
+
+
+@settings(max_examples=examples(400))
+@given(mutations())
+def test_a_fault_is_refused_exactly_when_docent_refuses_it(mutation: Mutation) -> None:
+    expected = docent_result(mutation.rollout)
+    if expected is None:
+        with pytest.raises(ConversionError) as refused:
+            nemogym_docent.convert_nemogym_rollout_to_agent_run(mutation.rollout)
+        assert_names_the_fault(refused.value, mutation)
+    else:
+        run = nemogym_docent.convert_nemogym_rollout_to_agent_run(mutation.rollout)
+        assert comparable(run) == expected
+
+
+def assert_names_the_fault(exc: ConversionError, mutation: Mutation) -> None:
+    """The error's JSON path is where the fault was planted, inside it, or one of its parents.
+
+    Two faults show elsewhere: broken call-id wiring shows at the output naming the missing call,
+    and an item whose ``type`` changed is read as another kind of item, faulted at its own keys.
+    """
+    assert exc.json_path in str(exc)
+    if exc.message.startswith("no messages"):
+        return
+    assert exc.json_path, f"no JSON path in {exc}"
+    planted = mutation.json_path
+    retyped_item = render_json_path(mutation.path[:-1]) if mutation.path[-1] == "type" else None
+    assert (
+        exc.json_path.endswith(".call_id")
+        or is_within(exc.json_path, planted)
+        or is_within(planted, exc.json_path)
+        or (retyped_item is not None and is_within(exc.json_path, retyped_item))
+    ), f"{mutation.kind} at {planted!r}, error at {exc.json_path!r}: {exc}"
