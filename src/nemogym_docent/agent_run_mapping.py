@@ -11,6 +11,7 @@ from docent.data_models.transcript import Transcript
 
 from nemogym_docent.cleaning import drop_empty_values
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.json_paths import JsonPath
 from nemogym_docent.losses import LossKind, LossLog
 from nemogym_docent.models import Item, Message, NemoGymRollout
 from nemogym_docent.transcript_mapping import TranscriptBuilder
@@ -43,8 +44,10 @@ def build_agent_run(rollout: NemoGymRollout, *, lenient: RecordOrigin | None = N
     output_items = _flat_output(rollout.response.output, losses)
 
     builder = TranscriptBuilder(losses)
-    builder.add_items(input_items, origin="input", json_path="responses_create_params.input")
-    builder.add_items(output_items, origin="output", json_path="response.output")
+    builder.add_items(
+        input_items, origin="input", json_path=JsonPath("responses_create_params", "input")
+    )
+    builder.add_items(output_items, origin="output", json_path=JsonPath("response", "output"))
     if not builder.messages:
         message = "no messages: responses_create_params.input and response.output are both empty"
         if losses is None:

@@ -43,3 +43,18 @@ _JSON_TYPE_NAMES = {
 def json_type_name(value: object) -> str:
     """The JSON name of a parsed value's type (``object``, ``array``, ...)."""
     return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+class JsonPath:
+    """A location that is rendered only when an error or a loss names it."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, *parts: str | int) -> None:
+        self._parts = parts
+
+    def __truediv__(self, part: str | int) -> JsonPath:
+        return JsonPath(*self._parts, part)
+
+    def __str__(self) -> str:
+        return render_json_path(self._parts)

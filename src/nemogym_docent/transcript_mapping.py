@@ -25,7 +25,7 @@ from docent.data_models.chat import (
 
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import loads
-from nemogym_docent.json_paths import join_json_path, json_type_name
+from nemogym_docent.json_paths import JsonPath, json_type_name
 from nemogym_docent.losses import LossKind, LossLog
 from nemogym_docent.media_placeholders import placeholder
 from nemogym_docent.models import (
@@ -65,10 +65,10 @@ class TranscriptBuilder:
         self._tool_names: dict[str, str] = {}
         self._turn: _AssistantTurn | None = None
 
-    def add_items(self, items: Sequence[Item], *, origin: Origin, json_path: str) -> None:
+    def add_items(self, items: Sequence[Item], *, origin: Origin, json_path: JsonPath) -> None:
         """Convert one list of items; ``json_path`` locates the list for errors and losses."""
         for index, item in enumerate(items):
-            item_path = join_json_path(json_path, index)
+            item_path = json_path / index
             if self._losses is not None:
                 self._note_training_fields(item, item_path)
             if isinstance(item, Message):
@@ -83,10 +83,10 @@ class TranscriptBuilder:
                 self._add_other_call(item, origin, item_path)
         self._emit_turn(origin)
 
-    def _strict_or_loss(self, json_path: str, kind: LossKind, detail: str) -> None:
+    def _strict_or_loss(self, json_path: JsonPath, kind: LossKind, detail: str) -> None:
         if self._losses is None:
-            raise ConversionError(detail, json_path=json_path)
-        self._losses.add(json_path, kind, detail)
+            raise ConversionError(detail, json_path=str(json_path))
+        self._losses.add(str(json_path), kind, detail)
 
     def _current_turn(self) -> _AssistantTurn:
         if self._turn is None:
@@ -110,10 +110,8 @@ class TranscriptBuilder:
             self._emit(self._turn.to_message(), origin, self._turn.source_items)
             self._turn = None
 
-    def _add_message(self, item: Message, origin: Origin, item_path: str) -> None:
-        text, content_detail = self._message_text(
-            item.content, join_json_path(item_path, "content")
-        )
+    def _add_message(self, item: Message, origin: Origin, item_path: JsonPath) -> None:
+        text, content_detail = self._message_text(item.content, item_path / "content")
         detail = _item_detail(item, "message", origin) | content_detail
         if item.role == "assistant":
             turn = self._current_turn()
@@ -130,7 +128,7 @@ class TranscriptBuilder:
         self._emit(message, origin, [detail])
 
     def _message_text(
-        self, content: str | Sequence[MessageContentPart], json_path: str
+        self, content: str | Sequence[MessageContentPart], json_path: JsonPath
     ) -> tuple[str, Detail]:
         if isinstance(content, str):
             return content, {}
@@ -148,7 +146,7 @@ class TranscriptBuilder:
                 shown = _media_placeholder(part)
                 texts.append(shown)
                 self._strict_or_loss(
-                    join_json_path(json_path, index),
+                    json_path / index,
                     LossKind.MEDIA_PLACEHOLDER,
                     f"{part.type} replaced by the text {shown}",
                 )
@@ -160,14 +158,14 @@ class TranscriptBuilder:
         }
         return "".join(texts), detail
 
-    def _add_reasoning(self, item: Reasoning, origin: Origin, item_path: str) -> None:
+    def _add_reasoning(self, item: Reasoning, origin: Origin, item_path: JsonPath) -> None:
         turn = self._current_turn()
         summary = "\n".join(part.text for part in item.summary if part.text)
         # The strict profile admits only empty values here (wrapped in models, so not falsy).
         blob = None if isinstance(item, StrictReasoning) else item.encrypted_content
         if blob:
             self._strict_or_loss(
-                join_json_path(item_path, "encrypted_content"),
+                item_path / "encrypted_content",
                 LossKind.ENCRYPTED_REASONING,
                 "encrypted reasoning kept as the signature of a redacted reasoning part",
             )
@@ -184,15 +182,13 @@ class TranscriptBuilder:
         detail["summary_item_types"] = [part.type for part in item.summary]
         turn.source_items.append(detail)
 
-    def _add_function_call(self, item: FunctionCall, origin: Origin, item_path: str) -> None:
+    def _add_function_call(self, item: FunctionCall, origin: Origin, item_path: JsonPath) -> None:
         arguments, problem = _parse_arguments(item.arguments)
         tool_call = ToolCall(
             id=item.call_id, function=item.name, arguments=arguments, type="function"
         )
         if problem is not None:
-            self._strict_or_loss(
-                join_json_path(item_path, "arguments"), LossKind.UNPARSED_ARGUMENTS, problem
-            )
+            self._strict_or_loss(item_path / "arguments", LossKind.UNPARSED_ARGUMENTS, problem)
             tool_call.parse_error = problem
         self._tool_names[item.call_id] = item.name
         turn = self._current_turn()
@@ -202,7 +198,7 @@ class TranscriptBuilder:
         turn.source_items.append(detail)
 
     def _add_function_call_output(
-        self, item: FunctionCallOutput, origin: Origin, item_path: str
+        self, item: FunctionCallOutput, origin: Origin, item_path: JsonPath
     ) -> None:
         output = item.output
         content = output if isinstance(output, str) else json.dumps(output, sort_keys=True)
@@ -211,13 +207,13 @@ class TranscriptBuilder:
         self._add_tool_result(item.call_id, content, detail, origin, item_path)
 
     def _add_tool_result(
-        self, call_id: str, content: str, detail: Detail, origin: Origin, item_path: str
+        self, call_id: str, content: str, detail: Detail, origin: Origin, item_path: JsonPath
     ) -> None:
         self._emit_turn(origin)
         name = self._tool_names.get(call_id)
         if name is None:
             self._strict_or_loss(
-                join_json_path(item_path, "call_id"),
+                item_path / "call_id",
                 LossKind.ORPHANED_TOOL_OUTPUT,
                 f"no call with call_id {call_id!r} comes before this output",
             )
@@ -226,8 +222,8 @@ class TranscriptBuilder:
             ToolMessage(content=content, function=name, tool_call_id=call_id), origin, [detail]
         )
 
-    def _add_other_call(self, item: Item, origin: Origin, item_path: str) -> None:
-        view = view_call(item, fallback_id=item_path)  # type: ignore[arg-type]
+    def _add_other_call(self, item: Item, origin: Origin, item_path: JsonPath) -> None:
+        view = view_call(item, fallback_id=str(item_path))  # type: ignore[arg-type]
         detail = _item_detail(item, str(item.type), origin)
         how = f"the tool call {view.function!r}" if view.call_id else "a tool message"
         self._strict_or_loss(item_path, LossKind.CALL_RESHAPED, f"{item.type} shown as {how}")
@@ -244,11 +240,11 @@ class TranscriptBuilder:
             detail["call_id"] = view.answers
             self._add_tool_result(view.answers or "", view.result or "", detail, origin, item_path)
 
-    def _note_training_fields(self, item: Item, item_path: str) -> None:
+    def _note_training_fields(self, item: Item, item_path: JsonPath) -> None:
         present = [name for name in _TRAINING_FIELDS if getattr(item, name, None) is not None]
         if present and self._losses is not None:
             self._losses.add(
-                item_path, LossKind.TRAINING_FIELDS_DROPPED, f"left out: {', '.join(present)}"
+                str(item_path), LossKind.TRAINING_FIELDS_DROPPED, f"left out: {', '.join(present)}"
             )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, RootModel
@@ -117,7 +116,7 @@ class Reasoning(StrictModel):
     """
 
     type: Literal["reasoning"]
-    summary: Sequence[SummaryPart]
+    summary: list[SummaryPart]
     """
     The readable summary; its non-empty texts join with a newline.
     """
@@ -204,7 +203,7 @@ class McpListTools(StrictModel):
         extra="allow",
     )
     type: Literal["mcp_list_tools"]
-    tools: Sequence[Any] | None = None
+    tools: list[Any] | None = None
     id: Any | None = None
     """
     Any value; kept in the message details.
@@ -310,8 +309,8 @@ class ComputerCall(StrictModel):
     type: Literal["computer_call"]
     id: str
     call_id: str
-    action: Mapping[str, Any]
-    pending_safety_checks: Sequence[Any]
+    action: dict[str, Any]
+    pending_safety_checks: list[Any]
     status: Any
     """
     Any value; kept in the message details.
@@ -328,7 +327,7 @@ class ComputerCallOutput(StrictModel):
     )
     type: Literal["computer_call_output"]
     call_id: str
-    output: Mapping[str, Any]
+    output: dict[str, Any]
     id: Any | None = None
     """
     Any value; kept in the message details.
@@ -354,7 +353,7 @@ class LocalShellCall(StrictModel):
     type: Literal["local_shell_call"]
     id: str
     call_id: str
-    action: Mapping[str, Any]
+    action: dict[str, Any]
     status: Any
     """
     Any value; kept in the message details.
@@ -408,7 +407,7 @@ class FileSearchCall(StrictModel):
     )
     type: Literal["file_search_call"]
     id: str
-    queries: Sequence[str]
+    queries: list[str]
     status: Any
     """
     Any value; kept in the message details.
@@ -478,8 +477,8 @@ class EmptyValue2(RootModel[str]):
     """
 
 
-class EmptyValue3(RootModel[Sequence[Any]]):
-    root: Annotated[Sequence[Any], Field(max_length=0, title="EmptyValue")]
+class EmptyValue3(RootModel[list[Any]]):
+    root: Annotated[list[Any], Field(max_length=0, title="EmptyValue")]
     """
     Absent or empty: null, false, 0, "", [] or {}. Docent stores only readable reasoning, so an encrypted blob is refused.
     """
@@ -523,7 +522,7 @@ class FunctionCall(StrictModel):
     """
     The function's name.
     """
-    arguments: Mapping[str, Any] | str
+    arguments: dict[str, Any] | str
     """
     The arguments: a JSON object, or a string holding one (checked when converting, since JSON Schema cannot parse a string).
     """
@@ -603,7 +602,7 @@ class Message(StrictModel):
     """
     content: (
         str
-        | Sequence[
+        | list[
             Annotated[
                 InputText | OutputText | Refusal | InputImage | InputFile | InputVideo,
                 Field(discriminator="type"),
@@ -644,9 +643,7 @@ class StrictMessage(Message):
     A message whose content holds only text parts.
     """
 
-    content: (
-        str | Sequence[Annotated[InputText | OutputText | Refusal, Field(discriminator="type")]]
-    )
+    content: str | list[Annotated[InputText | OutputText | Refusal, Field(discriminator="type")]]
     """
     The text, or a list of parts joined with nothing between them.
     """
@@ -676,7 +673,7 @@ class ResponsesCreateParams(StrictModel):
     )
     input: (
         str
-        | Sequence[
+        | list[
             Message
             | FunctionCall
             | FunctionCallOutput
@@ -711,7 +708,7 @@ class Response(StrictModel):
         extra="allow",
     )
     output: (
-        Sequence[
+        list[
             Message
             | FunctionCall
             | FunctionCallOutput
@@ -731,8 +728,8 @@ class Response(StrictModel):
             | CodeInterpreterCall
             | ImageGenerationCall
         ]
-        | Sequence[
-            Sequence[
+        | list[
+            list[
                 Message
                 | FunctionCall
                 | FunctionCallOutput
@@ -789,7 +786,7 @@ class StrictResponsesCreateParams(ResponsesCreateParams):
     A request whose input items all convert exactly.
     """
 
-    input: str | Sequence[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
+    input: str | list[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
     """
     The conversation sent to the agent: a plain string (one user message) or a list of items.
     """
@@ -800,7 +797,7 @@ class StrictResponse(Response):
     A response whose output is one flat list of items that convert exactly.
     """
 
-    output: Sequence[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
+    output: list[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
     """
     The items produced after input, in order.
     """
