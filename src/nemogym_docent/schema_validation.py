@@ -135,6 +135,9 @@ def _issues(error: ValidationError) -> Iterator[SchemaIssue]:
             for sub in chosen:
                 yield from _issues(sub)
             return
+        if _lacks_required_tag(error):
+            yield SchemaIssue(join_json_path(path, _DISCRIMINATOR), "is required")
+            return
         yield SchemaIssue(path, _no_branch_message(error.instance, list(branches.values())))
         return
     if error.validator == "required":
@@ -143,6 +146,18 @@ def _issues(error: ValidationError) -> Iterator[SchemaIssue]:
             yield SchemaIssue(join_json_path(path, key), "is required")
         return
     yield SchemaIssue(path, _message(error))
+
+
+def _lacks_required_tag(error: ValidationError) -> bool:
+    """Whether an object without ``type`` fails a union whose branches require it."""
+    return (
+        isinstance(error.instance, dict)
+        and _DISCRIMINATOR not in error.instance
+        and any(
+            sub.validator == "required" and not sub.relative_path and _DISCRIMINATOR in _value(sub)
+            for sub in error.context
+        )
+    )
 
 
 def _rejects_kind(errors: list[ValidationError]) -> bool:
