@@ -101,6 +101,7 @@ REJECTED: dict[str, tuple[Any, str]] = {
     ),
     "part-type-null": (message_part({"type": None, "text": "x"}), "response.output[0].content[0]"),
     "part-string": (message_part("x"), "response.output[0].content[0]"),
+    "part-without-type": (message_part({"text": "x"}), "response.output[0].content[0].type"),
     "part-without-text": (
         message_part({"type": "input_text"}),
         "response.output[0].content[0].text",
