@@ -1,0 +1,130 @@
+"""Docent's own ingestion checker finds nothing lost beyond what the mapping declares.
+
+``check_ingestion_sanity`` perturbs source values and reports those whose change left the AgentRun
+unchanged. Its findings are leads: a value changed together with others (booleans especially) is
+reported even when the run did change. So each reported value must either be a declared loss
+(``declared_losses``), or change the run when it alone is perturbed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+from declared_losses import declared_loss, is_empty
+from docent.data_models.ingestion_sanity import IngestionSanityReport, check_ingestion_sanity
+from parity import EXAMPLES, FIXTURES, comparable, corpus_files, jsonl_records
+from strategies import Path
+
+import nemogym_docent
+from nemogym_docent import ConversionError
+
+CONTENT_KINDS = {
+    "unobserved_subtree",
+    "source_value_not_observed",
+    "unobserved_long_value_content",
+    "long_value_tail_loss",
+}
+_PATH_PART = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def parse_checker_path(text: str) -> Path:
+    """``a.b[2]["odd key"]`` as ``("a", "b", 2, "odd key")``."""
+    parts: list[str | int] = []
+    position = 0
+    while position < len(text):
+        match = _PATH_PART.match(text, position)
+        assert match, f"cannot read the checker's path {text!r}"
+        name, index, quoted = match.groups()
+        parts.append(name if name is not None else int(index) if index else json.loads(quoted))
+        position = match.end()
+    return tuple(parts)
+
+
+def value_at(value: Any, path: Path) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
+def perturbed(value: Any) -> Any:
+    """A different value of the same JSON type."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value + 1 if abs(value) < 1e15 else -value
+    if isinstance(value, str):
+        return value + "\u2603"
+    return ["\u2603"]
+
+
+def run_changes(record: dict[str, Any], path: Path) -> bool:
+    """Whether perturbing the value at ``path`` alone changes the record's AgentRun."""
+    before = comparable(nemogym_docent.convert_nemogym_rollout_to_agent_run(record))
+    changed = copy.deepcopy(record)
+    value_at(changed, path[:-1])[path[-1]] = perturbed(value_at(record, path))
+    try:
+        after = comparable(nemogym_docent.convert_nemogym_rollout_to_agent_run(changed))
+    except ConversionError:
+        return True  # the value decides whether the record converts
+    return after != before
+
+
+def accepted_records() -> list[dict[str, Any]]:
+    records = []
+    for path in [EXAMPLES, *sorted(FIXTURES.glob("*.jsonl")), *corpus_files()]:
+        for _, record in jsonl_records(path):
+            try:
+                nemogym_docent.convert_nemogym_rollout_to_agent_run(record)
+            except ConversionError:
+                continue
+            records.append(record)
+    return records
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict[str, Any]]:
+    return accepted_records()
+
+
+@pytest.fixture(scope="module")
+def report(records: list[dict[str, Any]]) -> IngestionSanityReport:
+    return check_ingestion_sanity(
+        records, nemogym_docent.convert_nemogym_rollout_to_agent_run, show_progress=False
+    )
+
+
+def test_the_checker_ran_on_real_records(
+    records: list[dict[str, Any]], report: IngestionSanityReport
+) -> None:
+    assert report.record_count == len(records) > 0
+    assert report.categories_probed > 0
+
+
+def test_the_converter_neither_fails_nor_mutates_nor_varies(report: IngestionSanityReport) -> None:
+    assert [finding for finding in report.findings if finding.kind not in CONTENT_KINDS] == []
+
+
+def test_every_finding_is_a_declared_loss_or_an_unisolated_lead(
+    records: list[dict[str, Any]], report: IngestionSanityReport
+) -> None:
+    undeclared = []
+    probed: dict[tuple[int, Path], bool] = {}
+    for finding in report.findings:
+        for example in finding.examples:
+            record = records[example.record_index]
+            for text in example.absent_paths or (example.path,):
+                path = parse_checker_path(text)
+                if is_empty(value_at(record, path)) or declared_loss(record, path) is not None:
+                    continue
+                key = (example.record_index, path)
+                if key not in probed:
+                    probed[key] = run_changes(record, path)
+                if not probed[key]:
+                    undeclared.append(f"record {example.record_index}: {text} ({finding.kind})")
+    assert undeclared == []
