@@ -294,8 +294,40 @@ def test_validate_reports_every_error_of_every_record(tmp_path: Path) -> None:
     assert "'call_missing'" in lines[2]
     assert lines[3] == f"{path}:4: invalid JSON (Expecting ',' delimiter, column 6)"
     summary = summary_rows(result.stderr.split("most common")[0])
-    assert summary == {"files": "1", "records": "4", "valid": "1", "invalid": "3", "errors": "4"}
+    assert summary == {
+        "files": "1",
+        "records": "4",
+        "valid": "1",
+        "invalid": "3",
+        "errors": "4",
+        "of which convert with --lenient": "2",
+    }
     assert "agent_ref: is required" in result.stderr.split("most common errors")[1]
+
+
+def test_validate_lenient_counts_lenient_only_records_and_their_losses(tmp_path: Path) -> None:
+    bad = without_agent_ref()
+    path = write_export(tmp_path / "export.jsonl", [*valid_rollouts(1), bad, orphan_output()])
+    result = run_cli(["validate", "--lenient", str(path)])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    summary = summary_rows(result.stderr)
+    assert summary["valid"] == "3"
+    assert summary["lenient only"] == "2"
+    assert summary["missing_identity"] == "1"
+    assert summary["orphaned_tool_output"] == "1"
+
+
+def test_convert_lenient_summary_counts_losses(tmp_path: Path) -> None:
+    path = write_export(tmp_path / "export.jsonl", [*valid_rollouts(2), without_agent_ref()])
+    result = run_cli(["convert", "--lenient", str(path), "-o", str(tmp_path / "runs.jsonl")])
+    assert result.exit_code == 0
+    summary = summary_rows(result.stderr)
+    assert (summary["runs"], summary["lenient only"], summary["missing_identity"]) == (
+        "3",
+        "1",
+        "1",
+    )
 
 
 def test_validate_valid_input_exits_0() -> None:

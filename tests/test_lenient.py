@@ -330,21 +330,25 @@ def test_corpus_converts_leniently_and_identically_when_strict(path: Path) -> No
 
 def test_check_says_strict_for_a_strict_rollout() -> None:
     check = nemogym_docent.check_nemogym_rollout(rollout())
-    assert (check.verdict, check.issues, check.losses) == (nemogym_docent.Verdict.STRICT, [], [])
+    assert check.verdict == nemogym_docent.Verdict.STRICT
+    assert (check.strict_issues, check.lenient_issues, check.losses) == ([], [], [])
 
 
 def test_check_says_lenient_only_with_issues_and_losses() -> None:
     row = rollout(output=[reasoning("x", encrypted_content="blob"), assistant("y")])
     check = nemogym_docent.check_nemogym_rollout(row)
     assert check.verdict == nemogym_docent.Verdict.LENIENT_ONLY
-    assert [issue.json_path for issue in check.issues] == ["response.output[0].encrypted_content"]
+    assert [issue.json_path for issue in check.strict_issues] == [
+        "response.output[0].encrypted_content"
+    ]
+    assert check.lenient_issues == []
     assert [loss["kind"] for loss in check.losses] == ["encrypted_reasoning"]
 
 
 def test_check_says_lenient_only_for_a_wiring_fault() -> None:
     check = nemogym_docent.check_nemogym_rollout(rollout(output=[call_output("nope")]))
     assert check.verdict == nemogym_docent.Verdict.LENIENT_ONLY
-    assert [issue.json_path for issue in check.issues] == ["response.output[0].call_id"]
+    assert [issue.json_path for issue in check.strict_issues] == ["response.output[0].call_id"]
 
 
 @pytest.mark.parametrize(
@@ -353,4 +357,5 @@ def test_check_says_lenient_only_for_a_wiring_fault() -> None:
 def test_check_says_not_a_rollout(record: Any) -> None:
     check = nemogym_docent.check_nemogym_rollout(record)
     assert check.verdict == nemogym_docent.Verdict.NOT_A_ROLLOUT
-    assert check.issues
+    assert check.issues(strict=True)
+    assert check.issues(strict=False)

@@ -21,36 +21,52 @@ class Verdict(StrEnum):
     LENIENT_ONLY = "lenient_only"
     """A NeMo Gym rollout that converts only in the lenient mode, with ``losses``."""
     NOT_A_ROLLOUT = "not_a_rollout"
-    """Not a NeMo Gym rollout at all (``issues`` say why)."""
+    """Not a NeMo Gym rollout at all."""
 
 
 @dataclass(frozen=True)
 class RolloutCheck:
-    """A record's verdict, why strict mode refuses it (``issues``) and what lenient mode loses."""
+    """A record's verdict; why each mode refuses it; what the lenient mode approximates."""
 
     verdict: Verdict
-    issues: list[SchemaIssue] = field(default_factory=list)
+    strict_issues: list[SchemaIssue] = field(default_factory=list)
+    """Every reason the strict mode refuses the record (empty for ``STRICT``)."""
+    lenient_issues: list[SchemaIssue] = field(default_factory=list)
+    """Every reason the lenient mode refuses it (empty unless ``NOT_A_ROLLOUT``)."""
     losses: list[dict[str, str]] = field(default_factory=list)
+    """The lenient mode's approximations (``LENIENT_ONLY`` only)."""
+
+    def issues(self, *, strict: bool = True) -> list[SchemaIssue]:
+        """Why the given mode refuses the record."""
+        return self.strict_issues if strict else self.lenient_issues
 
 
 def check_nemogym_rollout(rollout: Any, *, origin: RecordOrigin | None = None) -> RolloutCheck:
-    """Check one record against both profiles, listing every schema violation of the strict one."""
+    """Check one record in both modes, listing every schema violation where a mode refuses it.
+
+    A record that converts strictly is never validated twice: the generated models decide, and
+    ``jsonschema`` is asked only to explain a refusal.
+    """
     if not isinstance(rollout, dict):
         issue = SchemaIssue("", f"a rollout must be a JSON object, not {json_type_name(rollout)}")
-        return RolloutCheck(Verdict.NOT_A_ROLLOUT, [issue])
-    issues = validate_nemogym_rollout(rollout)
-    if not issues:
-        try:
-            convert_rollout(rollout, origin=origin)
-        except ConversionError as exc:
-            issues = [SchemaIssue(exc.json_path, exc.message)]
-        else:
-            return RolloutCheck(Verdict.STRICT)
-    full_issues = validate_nemogym_rollout(rollout, strict=False)
-    if full_issues:
-        return RolloutCheck(Verdict.NOT_A_ROLLOUT, full_issues)
+        return RolloutCheck(Verdict.NOT_A_ROLLOUT, [issue], [issue])
+    try:
+        convert_rollout(rollout, origin=origin)
+    except ConversionError as exc:
+        strict_issues = _explained(exc, rollout, strict=True)
+    else:
+        return RolloutCheck(Verdict.STRICT)
     try:
         run = convert_rollout(rollout, strict=False, origin=origin)
     except ConversionError as exc:
-        return RolloutCheck(Verdict.NOT_A_ROLLOUT, [SchemaIssue(exc.json_path, exc.message)])
-    return RolloutCheck(Verdict.LENIENT_ONLY, issues, run.metadata["conversion"]["losses"])
+        lenient_issues = _explained(exc, rollout, strict=False)
+        return RolloutCheck(Verdict.NOT_A_ROLLOUT, strict_issues, lenient_issues)
+    losses = run.metadata["conversion"]["losses"]
+    return RolloutCheck(Verdict.LENIENT_ONLY, strict_issues, losses=losses)
+
+
+def _explained(error: ConversionError, rollout: Any, *, strict: bool) -> list[SchemaIssue]:
+    """Every schema violation, or the one rule beyond the schemas that ``error`` reports."""
+    return validate_nemogym_rollout(rollout, strict=strict) or [
+        SchemaIssue(error.json_path, error.message)
+    ]

@@ -16,7 +16,7 @@ from nemogym_docent.converter import convert_rollout
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import iter_json_lines
 from nemogym_docent.json_paths import render_json_path
-from nemogym_docent.schema_validation import validate_nemogym_rollout
+from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
 
 TaskKind = Literal["convert", "validate", "agent_runs"]
 
@@ -37,6 +37,10 @@ class LineResult(NamedTuple):
     messages: int = 0
     tool_calls: int = 0
     reward: float | None = None
+    lenient_only: bool = False
+    """The record converts only in the lenient mode (its ``losses`` are the approximations)."""
+    losses: tuple[str, ...] = ()
+    """The kind of each approximation the lenient mode made."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +69,7 @@ class LineTask:
     def _one(self, origin: RecordOrigin, raw: bytes, value: Any) -> LineResult:
         number = origin.line or 0
         if self.kind == "validate":
-            issues = [
-                Issue(issue.json_path, issue.message)
-                for issue in validate_nemogym_rollout(value, strict=self.strict)
-            ]
-            if issues:
-                return LineResult(number, None, tuple(issues))
+            return _validated(number, check_nemogym_rollout(value, origin=origin), self.strict)
         if self.kind == "agent_runs":
             try:
                 AgentRun.model_validate(value)
@@ -81,9 +80,14 @@ class LineTask:
             run = convert_rollout(value, strict=self.strict, origin=origin)
         except ConversionError as exc:
             return LineResult(number, None, (Issue(exc.json_path, exc.message),))
-        if self.kind == "validate":
-            return LineResult(number, None, ())
         return _converted(number, run, raw)
+
+
+def _validated(number: int, check: RolloutCheck, strict: bool) -> LineResult:
+    lenient_only = check.verdict == Verdict.LENIENT_ONLY
+    issues = tuple(Issue(issue.json_path, issue.message) for issue in check.issues(strict=strict))
+    losses = tuple(loss["kind"] for loss in check.losses)
+    return LineResult(number, None, issues, lenient_only=lenient_only, losses=losses)
 
 
 def _converted(number: int, run: AgentRun, raw: bytes) -> LineResult:
@@ -94,6 +98,8 @@ def _converted(number: int, run: AgentRun, raw: bytes) -> LineResult:
         if isinstance(message, AssistantMessage)
     )
     reward = run.metadata.get("scores", {}).get("reward")
+    conversion = run.metadata.get("conversion")
+    losses = conversion["losses"] if conversion else []
     numeric = isinstance(reward, int | float) and not isinstance(reward, bool)
     return LineResult(
         number,
@@ -102,6 +108,8 @@ def _converted(number: int, run: AgentRun, raw: bytes) -> LineResult:
         messages=len(messages),
         tool_calls=tool_calls,
         reward=float(reward) if numeric else None,
+        lenient_only=conversion is not None,
+        losses=tuple(loss["kind"] for loss in losses),
     )
 
 

@@ -21,7 +21,7 @@ from nemogym_docent.cli.shared_options import (
     find_inputs,
     stderr_is_terminal,
 )
-from nemogym_docent.cli.summaries import print_validation_summary
+from nemogym_docent.cli.summaries import RunStats, print_validation_summary
 
 
 def validate_command(
@@ -51,7 +51,8 @@ def validate_command(
     """
     found = find_inputs(inputs, quiet=quiet)
     tally = FailureTally()
-    records = errors = 0
+    stats = RunStats(files=len(found.sources))
+    errors = 0
     stopped = False
     progress = InputProgress("validating", enabled=not quiet and stderr_is_terminal())
     try:
@@ -61,7 +62,8 @@ def validate_command(
                 LineTask("validate", strict=not lenient), chunks, workers=workers
             ):
                 for result in results:
-                    records += 1
+                    stats.records += 1
+                    stats.count_lenient(result)
                     if not result.issues:
                         continue
                     failures = [
@@ -86,10 +88,6 @@ def validate_command(
         if stopped:
             note(f"stopped after {errors} errors (--max-errors {max_errors})")
         print_validation_summary(
-            files=len(found.sources),
-            records=records,
-            invalid=tally.records,
-            errors=errors,
-            kinds=tally.kinds,
+            stats=stats, invalid=tally.records, errors=errors, kinds=tally.kinds, strict=not lenient
         )
     raise typer.Exit(int(ExitCode.INVALID if tally.records else ExitCode.OK))
