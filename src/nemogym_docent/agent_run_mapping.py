@@ -56,23 +56,23 @@ def build_agent_run(rollout: NemoGymRollout, *, lenient: RecordOrigin | None = N
 
     response_fields = rollout.response.model_extra or {}
     agent_name = _agent_name(rollout, lenient, losses)
-    transcript = Transcript(
-        name=agent_name,
-        messages=builder.messages,
-        metadata=drop_empty_values(
+    transcript_metadata: dict[str, Any] = {
+        "source": drop_empty_values(
             {
-                "source": {
-                    "schema": SOURCE_SCHEMA,
-                    "response_id": response_fields.get("id"),
-                    "response_model": response_fields.get("model"),
-                    "response_created_at": response_fields.get("created_at"),
-                    "response_status": response_fields.get("status"),
-                    "input_item_count": len(input_items),
-                    "output_item_count": len(output_items),
-                },
-                "message_details": builder.details,
+                "schema": SOURCE_SCHEMA,
+                "response_id": response_fields.get("id"),
+                "response_model": response_fields.get("model"),
+                "response_created_at": response_fields.get("created_at"),
+                "response_status": response_fields.get("status"),
+                "input_item_count": len(input_items),
+                "output_item_count": len(output_items),
             }
-        ),
+        )
+    }
+    if builder.details:
+        transcript_metadata["message_details"] = builder.details
+    transcript = Transcript(
+        name=agent_name, messages=builder.messages, metadata=transcript_metadata
     )
     metadata = drop_empty_values(_run_metadata(rollout))
     if losses is not None:

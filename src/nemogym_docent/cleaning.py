@@ -19,6 +19,18 @@ def drop_empty_values(value: Any) -> Any:
     return value
 
 
+def set_unless_empty(target: dict[str, Any], key: str, value: Any) -> None:
+    """``target[key] = drop_empty_values(value)``, unless that is empty, as cleaning would do."""
+    kind = type(value)
+    if kind is dict:
+        value = _clean_object(value)
+    elif kind is list:
+        value = _clean_array(value) if value else value
+    if value is None or (not value and type(value) in (str, list, dict)):
+        return
+    target[key] = value
+
+
 def _clean_object(value: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for key, child in value.items():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +80,24 @@ def iter_nemogym_jsonl_file_to_agent_runs(
 def convert_nemogym_jsonl_file_to_agent_runs(
     file_path: str | Path, *, strict: bool = True
 ) -> list[AgentRun]:
-    """Convert a whole JSONL export to a list of AgentRuns (see the iterator for large files)."""
-    return list(iter_nemogym_jsonl_file_to_agent_runs(file_path, strict=strict))
+    """Convert a whole JSONL export to a list of AgentRuns (see the iterator for large files).
+
+    The cyclic garbage collector is paused while the list fills: the runs hold no reference
+    cycles, and rescanning the growing list took half of the time on large files.
+    """
+    with _cyclic_gc_paused():
+        return list(iter_nemogym_jsonl_file_to_agent_runs(file_path, strict=strict))
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _schema_error(

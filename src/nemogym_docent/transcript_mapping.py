@@ -23,6 +23,7 @@ from docent.data_models.chat import (
     UserMessage,
 )
 
+from nemogym_docent.cleaning import set_unless_empty
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import loads
 from nemogym_docent.json_paths import JsonPath, json_type_name
@@ -56,7 +57,10 @@ _TRAINING_FIELDS = (
 
 
 class TranscriptBuilder:
-    """Collects messages over the input list, then the output list, sharing one call-id table."""
+    """Collects messages over the input list, then the output list, sharing one call-id table.
+
+    ``details`` come without empty values, as Docent's converter lays out metadata.
+    """
 
     def __init__(self, losses: LossLog | None = None) -> None:
         self.messages: list[ChatMessage] = []
@@ -112,7 +116,8 @@ class TranscriptBuilder:
 
     def _add_message(self, item: Message, origin: Origin, item_path: JsonPath) -> None:
         text, content_detail = self._message_text(item.content, item_path / "content")
-        detail = _item_detail(item, "message", origin) | content_detail
+        detail = _item_detail(item, "message", origin)
+        detail.update(content_detail)
         if item.role == "assistant":
             turn = self._current_turn()
             turn.texts.append(text)
@@ -150,12 +155,13 @@ class TranscriptBuilder:
                     LossKind.MEDIA_PLACEHOLDER,
                     f"{part.type} replaced by the text {shown}",
                 )
-        detail = {
-            "content_part_types": [part.type for part in content],
-            "contains_refusal_part": refusal,
-            "contains_annotations": annotations,
-            "contains_logprobs": logprobs,
-        }
+        detail: Detail = {}
+        set_unless_empty(detail, "content_part_types", [part.type for part in content])
+        detail.update(
+            contains_refusal_part=refusal,
+            contains_annotations=annotations,
+            contains_logprobs=logprobs,
+        )
         return "".join(texts), detail
 
     def _add_reasoning(self, item: Reasoning, origin: Origin, item_path: JsonPath) -> None:
@@ -179,7 +185,7 @@ class TranscriptBuilder:
         else:
             turn.reasonings.append(summary)
         detail = _item_detail(item, "reasoning", origin)
-        detail["summary_item_types"] = [part.type for part in item.summary]
+        set_unless_empty(detail, "summary_item_types", [part.type for part in item.summary])
         turn.source_items.append(detail)
 
     def _add_function_call(self, item: FunctionCall, origin: Origin, item_path: JsonPath) -> None:
@@ -194,7 +200,8 @@ class TranscriptBuilder:
         turn = self._current_turn()
         turn.tool_calls.append(tool_call)
         detail = _item_detail(item, "function_call", origin)
-        detail.update(call_id=item.call_id, tool_name=item.name, raw_arguments=item.arguments)
+        detail.update(call_id=item.call_id, tool_name=item.name)
+        set_unless_empty(detail, "raw_arguments", item.arguments)
         turn.source_items.append(detail)
 
     def _add_function_call_output(
@@ -237,7 +244,7 @@ class TranscriptBuilder:
             if view.result is not None:
                 self._add_tool_result(view.call_id, view.result, {**detail}, origin, item_path)
         else:
-            detail["call_id"] = view.answers
+            set_unless_empty(detail, "call_id", view.answers)
             self._add_tool_result(view.answers or "", view.result or "", detail, origin, item_path)
 
     def _note_training_fields(self, item: Item, item_path: JsonPath) -> None:
@@ -276,12 +283,11 @@ class _AssistantTurn:
 
 
 def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
-    return {
-        "origin": origin,
-        "source_item_type": kind,
-        "source_item_id": getattr(item, "id", None),
-        "source_item_status": getattr(item, "status", None),
-    }
+    """The details of one source item, already without empty values (as metadata has them)."""
+    detail: Detail = {"origin": origin, "source_item_type": kind}
+    set_unless_empty(detail, "source_item_id", getattr(item, "id", None))
+    set_unless_empty(detail, "source_item_status", getattr(item, "status", None))
+    return detail
 
 
 def _media_placeholder(part: InputImage | InputFile | InputVideo) -> str:
