@@ -39,6 +39,7 @@ from nemogym_docent.models import (
     Item,
     Message,
     MessageContentPart,
+    OtherCall,
     OutputText,
     Reasoning,
     Refusal,
@@ -229,8 +230,8 @@ class TranscriptBuilder:
             ToolMessage(content=content, function=name, tool_call_id=call_id), origin, [detail]
         )
 
-    def _add_other_call(self, item: Item, origin: Origin, item_path: JsonPath) -> None:
-        view = view_call(item, fallback_id=str(item_path))  # type: ignore[arg-type]
+    def _add_other_call(self, item: OtherCall, origin: Origin, item_path: JsonPath) -> None:
+        view = view_call(item, fallback_id=str(item_path))
         detail = _item_detail(item, str(item.type), origin)
         how = f"the tool call {view.function!r}" if view.call_id else "a tool message"
         self._strict_or_loss(item_path, LossKind.CALL_RESHAPED, f"{item.type} shown as {how}")
