@@ -44,3 +44,12 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Opt-in soak: the property and fuzz tests with SOAK times more examples, freshly random.
+SOAK ?= 20
+SOAK_TESTS := tests/test_property_parity.py tests/test_property_schema_agreement.py \
+	tests/test_fuzz_json_lines.py tests/test_nothing_lost.py
+.PHONY: soak
+soak: install
+	NEMOGYM_DOCENT_SOAK=$(SOAK) $(BIN)/python -m pytest -n 2 -p no:cacheprovider \
+	  --hypothesis-show-statistics $(SOAK_TESTS)
