@@ -170,10 +170,15 @@ def test_training_fields_are_declared() -> None:
     message = assistant(
         "x", prompt_token_ids=[1, 2], generation_token_ids=[3], generation_log_probs=[-0.1]
     )
-    row = rollout(output=[message, {"role": "tool", "content": "bad"}][:1])
-    del row["agent_ref"]
+    row = rollout(output=[message])
+    del row["agent_ref"]  # training fields alone do not stop the strict mode
     run = lenient(row)
-    assert ("response.output[0]", "training_fields_dropped") in losses(run)
+    assert losses(run) == [
+        ("response.output[0]", "training_fields_dropped"),
+        ("agent_ref", "missing_identity"),
+    ]
+    details = run["metadata"]["conversion"]["losses"][0]["detail"]
+    assert details == "left out: prompt_token_ids, generation_token_ids, generation_log_probs"
 
 
 def test_no_messages_gives_empty_transcript() -> None:
