@@ -42,6 +42,21 @@ def _has_long_digit_run(data: bytes) -> bool:
     return _LONG_DIGIT_RUN in data.translate(_DIGITS_TO_NINES)
 
 
+_NON_FINITE_NUMBERS = (b"e999", b"E999", b"e+999", b"E+999", b"9" * 309)
+
+
+def may_hold_non_finite(data: bytes) -> bool:
+    """Whether JSON text may parse to NaN or an infinity (``NaN``, ``Infinity``, ``1e400``...).
+
+    ``json.loads`` gives such floats and orjson writes them as ``null``; when this is false,
+    orjson writes back every number the text holds.
+    """
+    if b"NaN" in data or b"Infinity" in data:
+        return True
+    nines = data.translate(_DIGITS_TO_NINES)
+    return any(spelling in nines for spelling in _NON_FINITE_NUMBERS)
+
+
 def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Split a binary file's lines again at ``\\r``, as text mode does."""
     for chunk in chunks:
