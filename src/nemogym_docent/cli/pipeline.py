@@ -16,7 +16,7 @@ from nemogym_docent.json_lines import split_lines
 
 CHUNK_LINES = 256
 CHUNK_BYTES = 4 << 20
-IN_FLIGHT_PER_WORKER = 2
+IN_FLIGHT_PER_WORKER = 4
 
 
 @dataclass
