@@ -38,17 +38,11 @@ def convert_rollout(
     if not isinstance(rollout, dict):
         raise ConversionError(f"a rollout must be a JSON object, not {json_type_name(rollout)}")
     try:
-        try:
-            model = Rollout.model_validate(rollout)
-        except ValidationError as exc:
-            if strict:
-                raise _schema_error(rollout, exc, strict=True) from exc
-        else:
-            try:
-                return build_agent_run(model)
-            except ConversionError:
-                if strict:
-                    raise
+        run = _convert_strictly(rollout, raise_errors=strict)
+        if run is not None:
+            return run
+        # Lenient: only what the strict profile refuses is converted again, against the full
+        # format, so that a rollout that converts strictly converts the same way in both modes.
         try:
             full_model = NemoGymRollout.model_validate(rollout)
         except ValidationError as exc:
@@ -58,6 +52,22 @@ def convert_rollout(
         raise ConversionError("nested too deeply to convert") from exc
     except ValidationError as exc:
         raise ConversionError(f"Docent refused the converted run: {exc}") from exc
+
+
+def _convert_strictly(rollout: dict[str, Any], *, raise_errors: bool) -> AgentRun | None:
+    """The strict AgentRun; ``None`` when the strict profile refuses and errors are not raised."""
+    try:
+        model = Rollout.model_validate(rollout)
+    except ValidationError as exc:
+        if raise_errors:
+            raise _schema_error(rollout, exc, strict=True) from exc
+        return None
+    try:
+        return build_agent_run(model)
+    except ConversionError:
+        if raise_errors:
+            raise
+        return None
 
 
 def iter_nemogym_jsonl_file_to_agent_runs(
