@@ -310,12 +310,33 @@ def test_validate_lenient_counts_lenient_only_records_and_their_losses(tmp_path:
     path = write_export(tmp_path / "export.jsonl", [*valid_rollouts(1), bad, orphan_output()])
     result = run_cli(["validate", "--lenient", str(path)])
     assert result.exit_code == 0
-    assert result.stdout == ""
+    assert result.stdout.splitlines() == [
+        f"{path}:2: agent_ref: lenient: missing_identity: absent; the agent is named 'export'",
+        f"{path}:3: response.output[0].call_id: lenient: orphaned_tool_output: "
+        "no call with call_id 'call_missing' comes before this output",
+    ]
     summary = summary_rows(result.stderr)
     assert summary["valid"] == "3"
     assert summary["lenient only"] == "2"
     assert summary["missing_identity"] == "1"
     assert summary["orphaned_tool_output"] == "1"
+
+
+def test_validate_lenient_warnings_in_json_and_github_formats(tmp_path: Path) -> None:
+    path = write_export(tmp_path / "export.jsonl", [without_agent_ref()])
+    as_json = run_cli(["validate", "--lenient", "--format", "json", "--quiet", str(path)])
+    assert [json.loads(line) for line in as_json.stdout.splitlines()] == [
+        {
+            "file": str(path),
+            "line": 1,
+            "path": "agent_ref",
+            "message": "lenient: missing_identity: absent; the agent is named 'export'",
+            "severity": "warning",
+        }
+    ]
+    github = run_cli(["validate", "--lenient", "--format", "github", "--quiet", str(path)])
+    assert github.stdout.startswith(f"::warning file={path},line=1,title=agent_ref::lenient: ")
+    assert (as_json.exit_code, github.exit_code) == (0, 0)
 
 
 def test_convert_lenient_summary_counts_losses(tmp_path: Path) -> None:

@@ -16,12 +16,13 @@ _INDEX = re.compile(r"\[\d+\]")
 
 @dataclass(frozen=True)
 class Failure:
-    """One reason one record failed."""
+    """One reason one record failed, or (a ``warning``) one loss the lenient mode accepts."""
 
     file: str
     line: int | None
     path: str
     message: str
+    severity: Literal["error", "warning"] = "error"
 
     def as_text(self) -> str:
         """``file:line: json.path: message`` (parts that are unknown are left out)."""
@@ -29,17 +30,20 @@ class Failure:
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
     def as_json(self) -> bytes:
-        """One JSON line: ``{"file", "line", "path", "message"}``."""
-        return orjson.dumps(asdict(self), option=orjson.OPT_APPEND_NEWLINE)
+        """One JSON line: file, line, path, message (and severity, for a warning)."""
+        fields = asdict(self)
+        if self.severity == "error":
+            del fields["severity"]
+        return orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)
 
     def as_github(self) -> str:
-        """A GitHub Actions ``::error`` workflow command, which annotates the file and line."""
+        """A GitHub Actions ``::error`` (or ``::warning``) command, annotating the file and line."""
         properties = [f"file={_escape_property(self.file)}"]
         if self.line is not None:
             properties.append(f"line={self.line}")
         if self.path:
             properties.append(f"title={_escape_property(self.path)}")
-        return f"::error {','.join(properties)}::{_escape_data(self.message)}"
+        return f"::{self.severity} {','.join(properties)}::{_escape_data(self.message)}"
 
     def render(self, output_format: OutputFormat) -> str:
         """The failure in one of the report formats, without a trailing newline."""

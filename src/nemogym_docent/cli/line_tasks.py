@@ -28,6 +28,14 @@ class Issue(NamedTuple):
     message: str
 
 
+class Loss(NamedTuple):
+    """One approximation the lenient mode made: where, of which kind, and what it did."""
+
+    json_path: str
+    kind: str
+    detail: str
+
+
 class LineResult(NamedTuple):
     """The outcome for one non-blank line: an output line, or the issues that stopped it."""
 
@@ -39,8 +47,8 @@ class LineResult(NamedTuple):
     reward: float | None = None
     lenient_only: bool = False
     """The record converts only in the lenient mode (its ``losses`` are the approximations)."""
-    losses: tuple[str, ...] = ()
-    """The kind of each approximation the lenient mode made."""
+    losses: tuple[Loss, ...] = ()
+    """The approximations the lenient mode made (or would make, for ``validate``)."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,7 @@ class LineTask:
 def _validated(number: int, check: RolloutCheck, strict: bool) -> LineResult:
     lenient_only = check.verdict == Verdict.LENIENT_ONLY
     issues = tuple(Issue(issue.json_path, issue.message) for issue in check.issues(strict=strict))
-    losses = tuple(loss["kind"] for loss in check.losses)
+    losses = tuple(Loss(loss["path"], loss["kind"], loss["detail"]) for loss in check.losses)
     return LineResult(number, None, issues, lenient_only=lenient_only, losses=losses)
 
 
@@ -109,7 +117,7 @@ def _converted(number: int, run: AgentRun, raw: bytes) -> LineResult:
         tool_calls=tool_calls,
         reward=float(reward) if numeric else None,
         lenient_only=conversion is not None,
-        losses=tuple(loss["kind"] for loss in losses),
+        losses=tuple(Loss(loss["path"], loss["kind"], loss["detail"]) for loss in losses),
     )
 
 

@@ -64,6 +64,18 @@ def validate_command(
                 for result in results:
                     stats.records += 1
                     stats.count_lenient(result)
+                    if lenient and result.losses:
+                        warnings = [
+                            Failure(
+                                source.name,
+                                result.line,
+                                loss.json_path,
+                                f"lenient: {loss.kind}: {loss.detail}",
+                                severity="warning",
+                            )
+                            for loss in result.losses
+                        ]
+                        sys.stdout.write("".join(f"{w.render(output_format)}\n" for w in warnings))
                     if not result.issues:
                         continue
                     failures = [
