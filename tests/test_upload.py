@@ -112,8 +112,9 @@ def expected_runs(export: Path) -> list[dict[str, Any]]:
     return output_lines(converted.stdout_bytes)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_every_run_arrives_exactly_once_across_batches(
-    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str
 ) -> None:
     monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
     export = write_export(tmp_path / "export.jsonl.gz", valid_rollouts(23))
@@ -125,6 +126,8 @@ def test_every_run_arrives_exactly_once_across_batches(
             "evals",
             "--batch-size",
             "5",
+            "--workers",
+            workers,
             *urls(docent.server),
         ]
     )

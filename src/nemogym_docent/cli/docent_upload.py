@@ -19,11 +19,8 @@ from urllib.parse import urlsplit
 import requests
 from docent import Docent
 from docent.data_models.agent_run import AgentRun
-from docent.data_models.util import clone_agent_run_with_random_ids
 from docent.sdk import _collections as docent_collections
 from requests.adapters import HTTPAdapter
-
-from nemogym_docent.json_lines import loads
 
 API_KEY_VARIABLE = "DOCENT_API_KEY"
 JOB_STATUS_LIMIT = 100  # the most job ids the client may ask about at once
@@ -196,13 +193,6 @@ class DocentUploader:
             if secret:
                 text = text.replace(secret, "***")
         return text
-
-
-def agent_run_from_line(line: bytes, *, fresh_ids: bool) -> AgentRun:
-    """Rebuild a run from its JSON line; ids absent from the line are generated, and with
-    ``fresh_ids`` ids present in it are replaced (Docent refuses runs whose ids were set)."""
-    run = AgentRun.model_validate(loads(line.decode("utf-8")))
-    return clone_agent_run_with_random_ids(run) if fresh_ids else run
 
 
 def _server(exc: requests.RequestException) -> str:

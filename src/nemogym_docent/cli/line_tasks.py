@@ -7,6 +7,7 @@ from typing import Any, Literal, NamedTuple
 
 from docent.data_models.agent_run import AgentRun
 from docent.data_models.chat import AssistantMessage
+from docent.data_models.util import clone_agent_run_with_random_ids
 from pydantic import ValidationError
 
 from nemogym_docent.agent_run_mapping import RecordOrigin
@@ -18,7 +19,7 @@ from nemogym_docent.json_lines import iter_json_lines
 from nemogym_docent.json_paths import render_json_path
 from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
 
-TaskKind = Literal["convert", "validate", "agent_runs"]
+TaskKind = Literal["convert", "upload", "validate", "agent_runs"]
 
 
 class Issue(NamedTuple):
@@ -37,11 +38,15 @@ class Loss(NamedTuple):
 
 
 class LineResult(NamedTuple):
-    """The outcome for one non-blank line: an output line, or the issues that stopped it."""
+    """The outcome for one non-blank line: an output line or a run, or the issues against it."""
 
     line: int
     output: bytes | None
     issues: tuple[Issue, ...]
+    run: AgentRun | None = None
+    """The run itself, for ``upload`` and ``agent_runs`` (ready to send: its ids are fresh)."""
+    size: int = 0
+    """The bytes of the input line."""
     messages: int = 0
     tool_calls: int = 0
     reward: float | None = None
@@ -53,7 +58,8 @@ class LineResult(NamedTuple):
 
 @dataclass(frozen=True)
 class LineTask:
-    """Convert rollouts, validate them, or check lines of AgentRun JSON (``agent_runs``).
+    """Convert rollouts to JSON lines (``convert``) or to runs to send (``upload``), validate
+    them, or read lines of AgentRun JSON into runs to send (``agent_runs``).
 
     ``strict=False`` is the converter's lenient mode.
     """
@@ -80,15 +86,17 @@ class LineTask:
             return _validated(number, check_nemogym_rollout(value, origin=origin), self.strict)
         if self.kind == "agent_runs":
             try:
-                AgentRun.model_validate(value)
+                run = AgentRun.model_validate(value)
             except ValidationError as exc:
                 return LineResult(number, None, _pydantic_issues(exc))
-            return LineResult(number, raw.strip() + b"\n", ())
+            # Docent refuses runs whose ids were set by the caller, as a dumped run's are.
+            fresh = clone_agent_run_with_random_ids(run)
+            return LineResult(number, None, (), run=fresh, size=len(raw))
         try:
             run = convert_rollout(value, strict=self.strict, origin=origin)
         except ConversionError as exc:
             return LineResult(number, None, (Issue(exc.json_path, exc.message),))
-        return _converted(number, run, raw)
+        return _converted(number, run, raw, keep_run=self.kind == "upload")
 
 
 def _validated(number: int, check: RolloutCheck, strict: bool) -> LineResult:
@@ -98,7 +106,7 @@ def _validated(number: int, check: RolloutCheck, strict: bool) -> LineResult:
     return LineResult(number, None, issues, lenient_only=lenient_only, losses=losses)
 
 
-def _converted(number: int, run: AgentRun, raw: bytes) -> LineResult:
+def _converted(number: int, run: AgentRun, raw: bytes, *, keep_run: bool) -> LineResult:
     messages = run.transcripts[0].messages
     tool_calls = sum(
         len(message.tool_calls or ())
@@ -111,8 +119,10 @@ def _converted(number: int, run: AgentRun, raw: bytes) -> LineResult:
     numeric = isinstance(reward, int | float) and not isinstance(reward, bool)
     return LineResult(
         number,
-        dump_agent_run(run, raw),
+        None if keep_run else dump_agent_run(run, raw),
         (),
+        run=run if keep_run else None,
+        size=len(raw),
         messages=len(messages),
         tool_calls=tool_calls,
         reward=float(reward) if numeric else None,

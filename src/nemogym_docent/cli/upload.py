@@ -127,13 +127,11 @@ def upload_command(
         uploader = _connect(api_url, frontend_url, timeout, quiet)
         if collection_id is None:
             collection_id = _call(lambda: uploader.create_collection(str(collection_name)), [])
-    upload = _Upload(
-        uploader, collection_id or "", batch_size=batch_size, from_agent_runs=from_agent_runs
-    )
+    upload = _Upload(uploader, collection_id or "", batch_size=batch_size)
     upload.stats.files = len(found.sources)
     errors_file = ErrorsFile(errors)
     progress = InputProgress("uploading", enabled=not quiet and stderr_is_terminal())
-    task = LineTask("agent_runs" if from_agent_runs else "convert", strict=not lenient)
+    task = LineTask("agent_runs" if from_agent_runs else "upload", strict=not lenient)
     try:
         with progress:
             chunks = read_chunks(found.sources, count_bytes=progress.count_bytes)
@@ -176,12 +174,10 @@ class _Upload:
         collection_id: str,
         *,
         batch_size: int,
-        from_agent_runs: bool,
     ) -> None:
         self.uploader = uploader
         self.collection_id = collection_id
         self.batch_size = batch_size
-        self.from_agent_runs = from_agent_runs
         self.stats = RunStats()
         self.sent: list[SentBatch] = []
         self.batches = 0
@@ -195,7 +191,7 @@ class _Upload:
     def add(self, file: str, result: LineResult) -> list[Failure]:
         """Take one line's result; returns its failures (empty when it became a run)."""
         self.stats.records += 1
-        if result.output is None:
+        if result.run is None:
             self.stats.failed += 1
             return [
                 Failure(file, result.line, issue.json_path, issue.message)
@@ -203,8 +199,8 @@ class _Upload:
             ]
         self.stats.add_run(result)
         batch = self._batch
-        batch.runs.append(_agent_run(result.output, self.from_agent_runs))
-        batch.size += len(result.output)
+        batch.runs.append(result.run)
+        batch.size += result.size
         batch.first = batch.first or f"{file}:{result.line}"
         batch.last = f"{file}:{result.line}"
         if len(batch.runs) >= self.batch_size or batch.size >= BATCH_BYTES:
@@ -261,9 +257,3 @@ def _stop(message: str, sent: list[SentBatch] | None, code: ExitCode) -> NoRetur
     else:
         note("no batch was sent")
     fail(message, code)
-
-
-def _agent_run(line: bytes, from_agent_runs: bool) -> AgentRun:
-    from nemogym_docent.cli.docent_upload import agent_run_from_line  # noqa: PLC0415
-
-    return agent_run_from_line(line, fresh_ids=from_agent_runs)
