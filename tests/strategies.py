@@ -22,23 +22,16 @@ from nemogym_docent.json_paths import render_json_path
 SOAK_VARIABLE = "NEMOGYM_DOCENT_SOAK"
 SOAK_FACTOR = int(os.environ.get(SOAK_VARIABLE) or 0)
 
+# The default run tries the same examples every time; the soak draws fresh ones.
 settings.register_profile(
-    "nemogym-default",
-    derandomize=True,
+    "nemogym",
+    derandomize=not SOAK_FACTOR,
     database=None,
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.register_profile(
-    "nemogym-soak",
-    derandomize=False,
-    database=None,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.load_profile("nemogym-soak" if SOAK_FACTOR else "nemogym-default")
+settings.load_profile("nemogym")
 
 
 def examples(default: int) -> int:
