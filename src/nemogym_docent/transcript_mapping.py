@@ -44,17 +44,12 @@ from nemogym_docent.models import (
     Reasoning,
     Refusal,
     StrictReasoning,
+    TrainingFields,
 )
 from nemogym_docent.other_calls import view_call
 
 Origin = Literal["input", "output"]
 Detail = dict[str, Any]
-_TRAINING_FIELDS = (
-    "prompt_token_ids",
-    "generation_token_ids",
-    "generation_log_probs",
-    "routed_experts",
-)
 
 
 class TranscriptBuilder:
@@ -74,8 +69,8 @@ class TranscriptBuilder:
         """Convert one list of items; ``json_path`` locates the list for errors and losses."""
         for index, item in enumerate(items):
             item_path = json_path / index
-            if self._losses is not None:
-                self._note_training_fields(item, item_path)
+            if self._losses is not None and isinstance(item, TrainingFields):
+                self._note_training_fields(item, self._losses, item_path)
             if isinstance(item, Message):
                 self._add_message(item, origin, item_path)
             elif isinstance(item, FunctionCall):
@@ -248,10 +243,11 @@ class TranscriptBuilder:
             set_unless_empty(detail, "call_id", view.answers)
             self._add_tool_result(view.answers or "", view.result or "", detail, origin, item_path)
 
-    def _note_training_fields(self, item: Item, item_path: JsonPath) -> None:
-        present = [name for name in _TRAINING_FIELDS if getattr(item, name, None) is not None]
-        if present and self._losses is not None:
-            self._losses.add(
+    @staticmethod
+    def _note_training_fields(item: TrainingFields, losses: LossLog, item_path: JsonPath) -> None:
+        present = [name for name in TrainingFields.model_fields if getattr(item, name) is not None]
+        if present:
+            losses.add(
                 str(item_path), LossKind.TRAINING_FIELDS_DROPPED, f"left out: {', '.join(present)}"
             )
 

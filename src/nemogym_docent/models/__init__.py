@@ -40,6 +40,7 @@ from nemogym_docent.models._generated import (
     StrictResponse,
     StrictResponsesCreateParams,
     SummaryPart,
+    TrainingFields,
     WebSearchCall,
 )
 
@@ -106,5 +107,6 @@ __all__ = [
     "StrictResponse",
     "StrictResponsesCreateParams",
     "SummaryPart",
+    "TrainingFields",
     "WebSearchCall",
 ]

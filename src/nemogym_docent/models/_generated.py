@@ -110,50 +110,6 @@ class SummaryPart(StrictModel):
     text: str
 
 
-class Reasoning(StrictModel):
-    """
-    A reasoning item; its summary text joins the current assistant turn as reasoning. Keys other than those listed are accepted and not kept.
-    """
-
-    type: Literal["reasoning"]
-    summary: list[SummaryPart]
-    """
-    The readable summary; its non-empty texts join with a newline.
-    """
-    encrypted_content: Any | None = None
-    """
-    An encrypted reasoning blob (a string in NeMo Gym). Only the lenient mode converts it: as a redacted reasoning part whose signature is the blob.
-    """
-    content: Any | None = None
-    """
-    Reasoning text parts ({type: reasoning_text, text}). The strict profile ignores them, as Docent's converter does; the lenient mode shows them for encrypted reasoning.
-    """
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    status: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    prompt_token_ids: Any | None = None
-    """
-    Training field (token ids of the prompt). Not converted: the lenient mode declares it as a loss; the strict profile ignores it as Docent's converter does.
-    """
-    generation_token_ids: Any | None = None
-    """
-    Training field (token ids of the generation). Not converted, as prompt_token_ids.
-    """
-    generation_log_probs: Any | None = None
-    """
-    Training field (log-probabilities of the generation). Not converted, as prompt_token_ids.
-    """
-    routed_experts: Any | None = None
-    """
-    Training field (routed MoE experts). Not converted, as prompt_token_ids.
-    """
-
-
 class McpCall(StrictModel):
     """
     A call to a tool on an MCP server. Lenient mode only: shown as a tool call with its result.
@@ -494,6 +450,29 @@ class EmptyObject(StrictModel):
     )
 
 
+class TrainingFields(StrictModel):
+    """
+    Token fields NeMo Gym writes on items for training (prompt_token_ids, generation_token_ids and generation_log_probs come as a set). Not converted: the lenient mode declares them as a loss; the strict profile ignores them, as Docent's converter does.
+    """
+
+    prompt_token_ids: Any | None = None
+    """
+    Training field (token ids of the prompt). Not converted: the lenient mode declares it as a loss; the strict profile ignores it as Docent's converter does.
+    """
+    generation_token_ids: Any | None = None
+    """
+    Training field (token ids of the generation). Not converted, as prompt_token_ids.
+    """
+    generation_log_probs: Any | None = None
+    """
+    Training field (log-probabilities of the generation). Not converted, as prompt_token_ids.
+    """
+    routed_experts: Any | None = None
+    """
+    Training field (routed MoE experts). Not converted, as prompt_token_ids.
+    """
+
+
 class AgentRef(StrictModel):
     """
     The agent server that produced the rollout. Its name (which may be empty) names the AgentRun and its transcript; other keys such as type are kept in metadata.
@@ -508,7 +487,7 @@ class AgentRef(StrictModel):
     """
 
 
-class FunctionCall(StrictModel):
+class FunctionCall(TrainingFields):
     """
     A function call made by the model; becomes a tool call of the current assistant turn. Keys other than those listed are accepted and not kept.
     """
@@ -533,22 +512,6 @@ class FunctionCall(StrictModel):
     status: Any | None = None
     """
     Any value; kept in the message details.
-    """
-    prompt_token_ids: Any | None = None
-    """
-    Training field (token ids of the prompt). Not converted: the lenient mode declares it as a loss; the strict profile ignores it as Docent's converter does.
-    """
-    generation_token_ids: Any | None = None
-    """
-    Training field (token ids of the generation). Not converted, as prompt_token_ids.
-    """
-    generation_log_probs: Any | None = None
-    """
-    Training field (log-probabilities of the generation). Not converted, as prompt_token_ids.
-    """
-    routed_experts: Any | None = None
-    """
-    Training field (routed MoE experts). Not converted, as prompt_token_ids.
     """
 
 
@@ -576,6 +539,34 @@ class FunctionCallOutput(StrictModel):
     """
 
 
+class Reasoning(TrainingFields):
+    """
+    A reasoning item; its summary text joins the current assistant turn as reasoning. Keys other than those listed are accepted and not kept.
+    """
+
+    type: Literal["reasoning"]
+    summary: list[SummaryPart]
+    """
+    The readable summary; its non-empty texts join with a newline.
+    """
+    encrypted_content: Any | None = None
+    """
+    An encrypted reasoning blob (a string in NeMo Gym). Only the lenient mode converts it: as a redacted reasoning part whose signature is the blob.
+    """
+    content: Any | None = None
+    """
+    Reasoning text parts ({type: reasoning_text, text}). The strict profile ignores them, as Docent's converter does; the lenient mode shows them for encrypted reasoning.
+    """
+    id: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+    status: Any | None = None
+    """
+    Any value; kept in the message details.
+    """
+
+
 class StrictAgentRef(AgentRef):
     """
     An agent reference with its name.
@@ -587,7 +578,7 @@ class StrictAgentRef(AgentRef):
     """
 
 
-class Message(StrictModel):
+class Message(TrainingFields):
     """
     A message. developer becomes a Docent system message; assistant messages, reasoning and function calls that follow each other form one assistant turn. Keys other than those listed are accepted and not kept.
     """
@@ -619,22 +610,6 @@ class Message(StrictModel):
     status: Any | None = None
     """
     Any value; kept in the message details.
-    """
-    prompt_token_ids: Any | None = None
-    """
-    Training field (token ids of the prompt). Not converted: the lenient mode declares it as a loss; the strict profile ignores it as Docent's converter does.
-    """
-    generation_token_ids: Any | None = None
-    """
-    Training field (token ids of the generation). Not converted, as prompt_token_ids.
-    """
-    generation_log_probs: Any | None = None
-    """
-    Training field (log-probabilities of the generation). Not converted, as prompt_token_ids.
-    """
-    routed_experts: Any | None = None
-    """
-    Training field (routed MoE experts). Not converted, as prompt_token_ids.
     """
 
 
