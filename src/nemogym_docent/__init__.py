@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from nemogym_docent.errors import ConversionError
 
 if TYPE_CHECKING:
+    from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
+    from nemogym_docent.agent_run_mapping import RecordOrigin
     from nemogym_docent.converter import (
         convert_nemogym_jsonl_file_to_agent_runs,
         convert_nemogym_rollout_to_agent_run,
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from nemogym_docent.schema_validation import SchemaIssue, validate_nemogym_rollout
 
 _LAZY = {
+    "RecordOrigin": "nemogym_docent.agent_run_mapping",
+    "convert_nemogym_jsonl_line": "nemogym_docent.agent_run_lines",
     "convert_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
     "convert_nemogym_rollout_to_agent_run": "nemogym_docent.converter",
     "iter_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
@@ -33,11 +37,13 @@ _LAZY = {
 
 __all__ = [
     "ConversionError",
+    "RecordOrigin",
     "RolloutCheck",
     "SchemaIssue",
     "Verdict",
     "check_nemogym_rollout",
     "convert_nemogym_jsonl_file_to_agent_runs",
+    "convert_nemogym_jsonl_line",
     "convert_nemogym_rollout_to_agent_run",
     "iter_nemogym_jsonl_file_to_agent_runs",
     "validate_nemogym_rollout",

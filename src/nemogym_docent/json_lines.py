@@ -87,6 +87,21 @@ def parse_line(raw: bytes) -> Any:
     return json.loads(text) if text else BLANK
 
 
+def read_json_line(raw: bytes) -> Any:
+    """Parse one line, or return ``BLANK``; ``ConversionError`` (without a location) when the
+    line is not UTF-8 or not JSON."""
+    try:
+        return parse_line(raw)
+    except UnicodeDecodeError as exc:
+        raise ConversionError(f"not valid UTF-8 ({exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        raise ConversionError(f"invalid JSON ({exc.msg}, column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise ConversionError("JSON nested too deeply") from exc
+    except ValueError as exc:  # an integer past Python's digit limit for int()
+        raise ConversionError(f"cannot read the JSON ({exc})") from exc
+
+
 def iter_json_lines(chunks: Iterable[bytes], source: str) -> Iterator[tuple[int, Any]]:
     """Yield ``(line number, value)`` for each non-blank line of a binary stream.
 
@@ -94,20 +109,8 @@ def iter_json_lines(chunks: Iterable[bytes], source: str) -> Iterator[tuple[int,
     """
     for number, raw in enumerate(split_lines(chunks), start=1):
         try:
-            value = parse_line(raw)
-        except UnicodeDecodeError as exc:
-            raise ConversionError(
-                f"not valid UTF-8 ({exc.reason})", file=source, line=number
-            ) from exc
-        except json.JSONDecodeError as exc:
-            raise ConversionError(
-                f"invalid JSON ({exc.msg}, column {exc.colno})", file=source, line=number
-            ) from exc
-        except RecursionError as exc:
-            raise ConversionError("JSON nested too deeply", file=source, line=number) from exc
-        except ValueError as exc:  # an integer past Python's digit limit for int()
-            raise ConversionError(
-                f"cannot read the JSON ({exc})", file=source, line=number
-            ) from exc
+            value = read_json_line(raw)
+        except ConversionError as exc:
+            raise exc.at(source, number) from exc.__cause__
         if value is not BLANK:
             yield number, value

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from docent.data_models.agent_run import AgentRun
 from docent.data_models.chat import AssistantMessage
 from docent.data_models.util import clone_agent_run_with_random_ids
 from pydantic import ValidationError
 
+from nemogym_docent.agent_run_lines import convert_jsonl_line_to_agent_run, dump_agent_run
 from nemogym_docent.agent_run_mapping import RecordOrigin
-from nemogym_docent.cli.agent_run_lines import dump_agent_run
 from nemogym_docent.cli.inputs import Source
-from nemogym_docent.converter import convert_rollout
 from nemogym_docent.errors import ConversionError
-from nemogym_docent.json_lines import iter_json_lines
+from nemogym_docent.json_lines import BLANK, read_json_line
 from nemogym_docent.json_paths import render_json_path
 from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
 
@@ -72,31 +71,31 @@ class LineTask:
         results: list[LineResult] = []
         for number, raw in lines:
             try:
-                parsed = list(iter_json_lines([raw], ""))
+                result = self._one(RecordOrigin(stem, number), raw)
             except ConversionError as exc:
-                results.append(LineResult(number, None, (Issue("", exc.message),)))
-                continue
-            if parsed:
-                results.append(self._one(RecordOrigin(stem, number), raw, parsed[0][1]))
+                result = LineResult(number, None, (Issue(exc.json_path, exc.message),))
+            if result is not None:
+                results.append(result)
         return results
 
-    def _one(self, origin: RecordOrigin, raw: bytes, value: Any) -> LineResult:
+    def _one(self, origin: RecordOrigin, raw: bytes) -> LineResult | None:
+        """The line's result (None for a blank line); ``ConversionError`` when it fails."""
         number = origin.line or 0
+        if self.kind in ("convert", "upload"):
+            run = convert_jsonl_line_to_agent_run(raw, strict=self.strict, origin=origin)
+            return None if run is None else _converted(number, run, raw, self.kind == "upload")
+        value = read_json_line(raw)
+        if value is BLANK:
+            return None
         if self.kind == "validate":
             return _validated(number, check_nemogym_rollout(value, origin=origin), self.strict)
-        if self.kind == "agent_runs":
-            try:
-                run = AgentRun.model_validate(value)
-            except ValidationError as exc:
-                return LineResult(number, None, _pydantic_issues(exc))
-            # Docent refuses runs whose ids were set by the caller, as a dumped run's are.
-            fresh = clone_agent_run_with_random_ids(run)
-            return LineResult(number, None, (), run=fresh, size=len(raw))
         try:
-            run = convert_rollout(value, strict=self.strict, origin=origin)
-        except ConversionError as exc:
-            return LineResult(number, None, (Issue(exc.json_path, exc.message),))
-        return _converted(number, run, raw, keep_run=self.kind == "upload")
+            run = AgentRun.model_validate(value)
+        except ValidationError as exc:
+            return LineResult(number, None, _pydantic_issues(exc))
+        # Docent refuses runs whose ids were set by the caller, as a dumped run's are.
+        fresh = clone_agent_run_with_random_ids(run)
+        return LineResult(number, None, (), run=fresh, size=len(raw))
 
 
 def _validated(number: int, check: RolloutCheck, strict: bool) -> LineResult:
@@ -106,7 +105,7 @@ def _validated(number: int, check: RolloutCheck, strict: bool) -> LineResult:
     return LineResult(number, None, issues, lenient_only=lenient_only, losses=losses)
 
 
-def _converted(number: int, run: AgentRun, raw: bytes, *, keep_run: bool) -> LineResult:
+def _converted(number: int, run: AgentRun, raw: bytes, keep_run: bool) -> LineResult:
     messages = run.transcripts[0].messages
     tool_calls = sum(
         len(message.tool_calls or ())
@@ -119,6 +118,7 @@ def _converted(number: int, run: AgentRun, raw: bytes, *, keep_run: bool) -> Lin
     numeric = isinstance(reward, int | float) and not isinstance(reward, bool)
     return LineResult(
         number,
+        # convert_nemogym_jsonl_line's bytes: the same two steps, the run kept for the counts.
         None if keep_run else dump_agent_run(run, raw),
         (),
         run=run if keep_run else None,
