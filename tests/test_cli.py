@@ -431,10 +431,10 @@ def test_convert_agrees_with_the_library_on_the_corpus(corpus_dir: Path, lenient
         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
             try:
                 record = json.loads(line)
-                run = nemogym_docent.converter.convert_rollout(
+                run = nemogym_docent.converter.convert_nemogym_rollout_to_agent_run(
                     record,
                     strict=not lenient,
-                    origin=nemogym_docent.agent_run_mapping.RecordOrigin(path.stem, number),
+                    origin=nemogym_docent.converter.RecordOrigin(path.stem, number),
                 )
             except (json.JSONDecodeError, nemogym_docent.ConversionError):
                 continue
@@ -446,14 +446,15 @@ def test_convert_agrees_with_the_library_on_the_corpus(corpus_dir: Path, lenient
 
 
 def test_schema_prints_each_packaged_schema() -> None:
-    assert "rollout" in schema_names()
+    assert "strict-rollout" in schema_names()
     for name in schema_names():
         result = run_cli(["schema", name])
         assert result.exit_code == 0
         assert json.loads(result.stdout) == json.loads(schema_path(name).read_text())
     default = run_cli(["schema"])
     assert (
-        json.loads(default.stdout)["$id"] == json.loads(schema_path("rollout").read_text())["$id"]
+        json.loads(default.stdout)["$id"]
+        == json.loads(schema_path("strict-rollout").read_text())["$id"]
     )
 
 

@@ -84,9 +84,9 @@ def test_github_annotations_from_a_directory(tmp_path: Path) -> None:
 
 
 def test_schema_command_prints_json() -> None:
-    result = run(COMMANDS["python -m"], "schema", "rollout")
+    result = run(COMMANDS["python -m"], "schema", "strict-rollout")
     assert result.returncode == 0
-    assert json.loads(result.stdout) == json.loads(schema_path("rollout").read_text("utf-8"))
+    assert json.loads(result.stdout) == json.loads(schema_path("strict-rollout").read_text("utf-8"))
 
 
 def test_importing_the_package_loads_neither_the_cli_nor_the_docent_client() -> None:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from nemogym_docent import (
     ConversionError,
-    SchemaIssue,
+    Issue,
     convert_nemogym_jsonl_file_to_agent_runs,
     convert_nemogym_rollout_to_agent_run,
     validate_nemogym_rollout,
@@ -161,10 +161,10 @@ def test_broken_file_raises_only_conversion_error(data: bytes, tmp_path: Path) -
 def test_validate_reports_a_non_object_instead_of_raising(value: Any) -> None:
     issues = validate_nemogym_rollout(value)
     assert len(issues) == 1
-    assert isinstance(issues[0], SchemaIssue)
+    assert isinstance(issues[0], Issue)
     assert issues[0].json_path == ""
 
 
 def test_validate_reports_deep_nesting_instead_of_raising() -> None:
     issues = validate_nemogym_rollout(rollout(nested_list(50_000)))
-    assert issues[-1] == SchemaIssue("", "nested too deeply to validate")
+    assert issues[-1] == Issue("", "nested too deeply to validate")

@@ -13,8 +13,7 @@ from parity import comparable, corpus_files, jsonl_records
 
 import nemogym_docent
 from nemogym_docent import ConversionError
-from nemogym_docent.agent_run_mapping import RecordOrigin
-from nemogym_docent.converter import convert_rollout
+from nemogym_docent.converter import RecordOrigin, convert_nemogym_rollout_to_agent_run
 
 PNG = b"\x89PNG\r\n\x1a\n fake image bytes"
 PNG_URI = "data:image/png;base64," + base64.b64encode(PNG).decode()
@@ -26,7 +25,7 @@ def lenient(row: dict[str, Any], origin: RecordOrigin | None = None) -> dict[str
     """The lenient run of a rollout that strict mode refuses."""
     with pytest.raises(ConversionError):
         nemogym_docent.convert_nemogym_rollout_to_agent_run(row)
-    return comparable(convert_rollout(row, strict=False, origin=origin))
+    return comparable(convert_nemogym_rollout_to_agent_run(row, strict=False, origin=origin))
 
 
 def messages(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -36,7 +35,7 @@ def messages(run: dict[str, Any]) -> list[dict[str, Any]]:
 def losses(run: dict[str, Any]) -> list[tuple[str, str]]:
     conversion = run["metadata"]["conversion"]
     assert conversion["mode"] == "lenient"
-    return [(loss["path"], loss["kind"]) for loss in conversion["losses"]]
+    return [(loss["json_path"], loss["kind"]) for loss in conversion["losses"]]
 
 
 def test_missing_identity_names_run_from_file_stem_and_line() -> None:
@@ -177,7 +176,7 @@ def test_training_fields_are_declared() -> None:
         ("response.output[0]", "training_fields_dropped"),
         ("agent_ref", "missing_identity"),
     ]
-    details = run["metadata"]["conversion"]["losses"][0]["detail"]
+    details = run["metadata"]["conversion"]["losses"][0]["message"]
     assert details == "left out: prompt_token_ids, generation_token_ids, generation_log_probs"
 
 
@@ -291,7 +290,9 @@ def test_not_a_rollout_is_still_an_error() -> None:
 
 def test_unknown_item_type_is_still_an_error() -> None:
     with pytest.raises(ConversionError) as raised:
-        convert_rollout(rollout(output=[{"type": "telepathy_call"}]), strict=False)
+        convert_nemogym_rollout_to_agent_run(
+            rollout(output=[{"type": "telepathy_call"}]), strict=False
+        )
     assert raised.value.json_path == "response.output[0]"
 
 
@@ -319,7 +320,9 @@ def test_corpus_converts_leniently_and_identically_when_strict(path: Path) -> No
             strict_run = None
         try:
             lenient_run = comparable(
-                convert_rollout(record, strict=False, origin=RecordOrigin(path.stem, number))
+                convert_nemogym_rollout_to_agent_run(
+                    record, strict=False, origin=RecordOrigin(path.stem, number)
+                )
             )
         except ConversionError:
             assert not is_rollout, f"line {number} has a request and a response but did not convert"
@@ -347,7 +350,7 @@ def test_check_says_lenient_only_with_issues_and_losses() -> None:
         "response.output[0].encrypted_content"
     ]
     assert check.lenient_issues == []
-    assert [loss["kind"] for loss in check.losses] == ["encrypted_reasoning"]
+    assert [loss.loss_kind for loss in check.losses] == ["encrypted_reasoning"]
 
 
 def test_check_says_lenient_only_for_a_wiring_fault() -> None:

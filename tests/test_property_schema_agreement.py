@@ -11,22 +11,22 @@ from pydantic import ValidationError
 from strategies import Mutation, examples, mutations, rollouts
 
 from nemogym_docent import validate_nemogym_rollout
-from nemogym_docent.models import Rollout
+from nemogym_docent.models import StrictRollout
 
 
 def assert_schema_and_models_agree(rollout: Any) -> None:
     if validate_nemogym_rollout(rollout):
         with pytest.raises(ValidationError):
-            Rollout.model_validate(rollout)
+            StrictRollout.model_validate(rollout)
     else:
-        Rollout.model_validate(rollout)
+        StrictRollout.model_validate(rollout)
 
 
 @settings(max_examples=examples(150))
 @given(rollouts())
 def test_schemas_and_models_accept_generated_rollouts(rollout: dict[str, Any]) -> None:
     assert not validate_nemogym_rollout(rollout)
-    Rollout.model_validate(rollout)
+    StrictRollout.model_validate(rollout)
 
 
 NAN_ENCRYPTED = Mutation(

@@ -240,12 +240,20 @@ def test_empty_string_input_still_makes_a_message() -> None:
     assert [message["content"] for message in run["transcripts"][0]["messages"]] == [""]
 
 
-def test_every_fault_counts_in_the_message() -> None:
+def test_every_fault_is_carried_and_counted_in_the_message() -> None:
     row = {"responses_create_params": {}, "response": {"output": [5]}, "_ng_task_index": "1"}
     with pytest.raises(ConversionError) as raised:
         convert_nemogym_rollout_to_agent_run(row)
     assert raised.value.json_path == "responses_create_params.input"
-    assert raised.value.message == "is required (and 4 more)"
+    assert raised.value.message == "is required"
+    assert [str(issue) for issue in raised.value.issues] == [
+        "responses_create_params.input: is required",
+        "response.output[0]: expected object, got integer",
+        "agent_ref: is required",
+        "_ng_rollout_index: is required",
+        "_ng_task_index: expected integer, got string",
+    ]
+    assert str(raised.value) == "responses_create_params.input: is required (and 4 more)"
 
 
 def test_integer_too_long_for_python_in_arguments() -> None:

@@ -12,8 +12,8 @@ from jsonschema import Draft202012Validator
 from parity import EXAMPLES, FIXTURES, REPO, corpus_files, jsonl_records
 from pydantic import ValidationError
 
-from nemogym_docent import SchemaIssue, validate_nemogym_rollout
-from nemogym_docent.models import Rollout
+from nemogym_docent import Issue, validate_nemogym_rollout
+from nemogym_docent.models import StrictRollout
 from nemogym_docent.schema_validation import SCHEMA_DIR
 
 SCHEMA_FILES = sorted((REPO / "schemas").glob("*.json"))
@@ -37,7 +37,7 @@ def test_schema_files_exist_and_are_the_packaged_ones() -> None:
 
 def models_accept(row: Any) -> bool:
     try:
-        Rollout.model_validate(row)
+        StrictRollout.model_validate(row)
     except ValidationError:
         return False
     return True
@@ -56,7 +56,7 @@ def test_every_violation_is_listed_with_its_path() -> None:
     )
     del row["_ng_rollout_index"]
     issues = validate_nemogym_rollout(row)
-    assert all(isinstance(issue, SchemaIssue) for issue in issues)
+    assert all(isinstance(issue, Issue) for issue in issues)
     assert {issue.json_path for issue in issues} == {
         "responses_create_params.input[0].role",
         "responses_create_params.input[1].role",
@@ -83,8 +83,8 @@ def test_issue_messages_say_what_is_wrong() -> None:
 
 def test_non_object_rollout_is_one_issue_for_the_whole_rollout() -> None:
     issues = validate_nemogym_rollout(["not", "a", "rollout"])
-    assert issues == [SchemaIssue("", "expected object, got array")]
-    assert str(issues[0]) == "(rollout): expected object, got array"
+    assert issues == [Issue("", "expected object, got array")]
+    assert str(issues[0]) == "expected object, got array"
 
 
 @pytest.mark.parametrize("value", [1.0, 0.0, True, False, "1", None, [1]], ids=repr)

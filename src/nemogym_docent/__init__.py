@@ -10,20 +10,20 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.issues import Issue
 
 if TYPE_CHECKING:
     from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
-    from nemogym_docent.agent_run_mapping import RecordOrigin
     from nemogym_docent.converter import (
+        RecordOrigin,
         convert_nemogym_jsonl_file_to_agent_runs,
         convert_nemogym_rollout_to_agent_run,
         iter_nemogym_jsonl_file_to_agent_runs,
     )
     from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
-    from nemogym_docent.schema_validation import SchemaIssue, validate_nemogym_rollout
+    from nemogym_docent.schema_validation import validate_nemogym_rollout
 
 _LAZY = {
-    "RecordOrigin": "nemogym_docent.agent_run_mapping",
     "convert_nemogym_jsonl_line": "nemogym_docent.agent_run_lines",
     "convert_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
     "convert_nemogym_rollout_to_agent_run": "nemogym_docent.converter",
@@ -31,15 +31,15 @@ _LAZY = {
     "RolloutCheck": "nemogym_docent.rollout_check",
     "Verdict": "nemogym_docent.rollout_check",
     "check_nemogym_rollout": "nemogym_docent.rollout_check",
-    "SchemaIssue": "nemogym_docent.schema_validation",
+    "RecordOrigin": "nemogym_docent.converter",
     "validate_nemogym_rollout": "nemogym_docent.schema_validation",
 }
 
 __all__ = [
     "ConversionError",
+    "Issue",
     "RecordOrigin",
     "RolloutCheck",
-    "SchemaIssue",
     "Verdict",
     "check_nemogym_rollout",
     "convert_nemogym_jsonl_file_to_agent_runs",

@@ -12,8 +12,7 @@ from typing import Any
 import orjson
 from docent.data_models.agent_run import AgentRun
 
-from nemogym_docent.agent_run_mapping import RecordOrigin
-from nemogym_docent.converter import convert_rollout
+from nemogym_docent.converter import RecordOrigin, convert_nemogym_rollout_to_agent_run
 from nemogym_docent.json_lines import BLANK, may_hold_non_finite, read_json_line
 
 # Fields Docent fills with fresh random UUIDs; ``AgentRun.model_validate`` of a line fills them in.
@@ -42,7 +41,7 @@ def convert_jsonl_line_to_agent_run(
     value = read_json_line(line)
     if value is BLANK:
         return None
-    return convert_rollout(value, strict=strict, origin=origin)
+    return convert_nemogym_rollout_to_agent_run(value, strict=strict, origin=origin)
 
 
 def dump_agent_run(run: AgentRun, source_line: bytes = b"") -> bytes:

@@ -3,59 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from docent.data_models.agent_run import AgentRun
 from docent.data_models.transcript import Transcript
 
 from nemogym_docent.cleaning import drop_empty_values
-from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_paths import JsonPath
-from nemogym_docent.losses import LossKind, LossLog
+from nemogym_docent.losses import LossKind
+from nemogym_docent.mapping_context import MappingContext
 from nemogym_docent.models import Item, Message, NemoGymRollout
 from nemogym_docent.transcript_mapping import TranscriptBuilder
 
 SOURCE_SCHEMA = "nemo_gym_rollout"
 
 
-@dataclass(frozen=True)
-class RecordOrigin:
-    """Where a rollout came from, to name a run whose identity keys are missing (lenient mode)."""
-
-    file_stem: str | None = None
-    line: int | None = None
-
-
-def build_agent_run(rollout: NemoGymRollout, *, lenient: RecordOrigin | None = None) -> AgentRun:
+def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRun:
     """Map a validated rollout to an AgentRun.
 
-    Strict (``lenient is None``): ``rollout`` is a ``Rollout`` and what JSON Schema cannot state
-    raises ``ConversionError``. Lenient: approximations are recorded under
+    Strict: ``rollout`` is a ``Rollout`` and what JSON Schema cannot state raises
+    ``ConversionError``. Lenient: approximations are recorded under
     ``metadata["conversion"]["losses"]``.
     """
-    losses = None if lenient is None else LossLog()
     request = rollout.responses_create_params
     input_items: Sequence[Item] = (
         [Message(type="message", role="user", content=request.input)]
         if isinstance(request.input, str)
         else request.input
     )
-    output_items = _flat_output(rollout.response.output, losses)
+    output_items = _flat_output(rollout.response.output, context)
 
-    builder = TranscriptBuilder(losses)
+    builder = TranscriptBuilder(context)
     builder.add_items(
         input_items, origin="input", json_path=JsonPath("responses_create_params", "input")
     )
     builder.add_items(output_items, origin="output", json_path=JsonPath("response", "output"))
     if not builder.messages:
-        message = "no messages: responses_create_params.input and response.output are both empty"
-        if losses is None:
-            raise ConversionError(message)
-        losses.add("", LossKind.NO_MESSAGES, message)
+        context.refuse_or_record(
+            "",
+            LossKind.NO_MESSAGES,
+            "no messages: responses_create_params.input and response.output are both empty",
+        )
 
     response_fields = rollout.response.model_extra or {}
-    agent_name = _agent_name(rollout, lenient, losses)
+    agent_name = _agent_name(rollout, context)
     transcript_metadata: dict[str, Any] = {
         "source": drop_empty_values(
             {
@@ -75,58 +66,53 @@ def build_agent_run(rollout: NemoGymRollout, *, lenient: RecordOrigin | None = N
         name=agent_name, messages=builder.messages, metadata=transcript_metadata
     )
     metadata = drop_empty_values(_run_metadata(rollout))
-    if losses is not None:
-        metadata["conversion"] = {"mode": "lenient", "losses": losses.entries}
+    name = _run_name(rollout, agent_name, context)
+    if not context.strict:
+        losses = [loss.as_loss() for loss in context.losses]
+        metadata["conversion"] = {"mode": "lenient", "losses": losses}
     return AgentRun(
-        name=_run_name(rollout, agent_name, lenient, losses),
+        name=name,
         transcripts=[transcript],
         metadata=metadata,
     )
 
 
 def _flat_output(
-    output: Sequence[Item] | Sequence[Sequence[Item]], losses: LossLog | None
+    output: Sequence[Item] | Sequence[Sequence[Item]], context: MappingContext
 ) -> Sequence[Item]:
-    """The output items; of cumulative snapshots (a list of lists), the last one."""
+    """The output items; of cumulative snapshots (a list of lists, lenient only), the last one."""
     if not output or not isinstance(output[0], Sequence):
         return output  # type: ignore[return-value]
-    if losses is not None:
-        losses.add(
-            "response.output",
-            LossKind.SNAPSHOTS_DROPPED,
-            f"kept the last of {len(output)} cumulative snapshots of the output",
-        )
+    context.record(
+        "response.output",
+        LossKind.SNAPSHOTS_DROPPED,
+        f"kept the last of {len(output)} cumulative snapshots of the output",
+    )
     return output[-1]  # type: ignore[return-value]
 
 
-def _agent_name(
-    rollout: NemoGymRollout, origin: RecordOrigin | None, losses: LossLog | None
-) -> str:
+def _agent_name(rollout: NemoGymRollout, context: MappingContext) -> str:
     agent_ref = rollout.agent_ref
     if agent_ref is not None and agent_ref.name is not None:
         return agent_ref.name
-    name = (origin.file_stem if origin else None) or "nemogym"
-    if losses is not None:
-        where = "agent_ref" if agent_ref is None else "agent_ref.name"
-        losses.add(where, LossKind.MISSING_IDENTITY, f"absent; the agent is named {name!r}")
+    name = context.origin.file_stem or "nemogym"
+    where = "agent_ref" if agent_ref is None else "agent_ref.name"
+    context.record(where, LossKind.MISSING_IDENTITY, f"absent; the agent is named {name!r}")
     return name
 
 
-def _run_name(
-    rollout: NemoGymRollout, agent_name: str, origin: RecordOrigin | None, losses: LossLog | None
-) -> str:
+def _run_name(rollout: NemoGymRollout, agent_name: str, context: MappingContext) -> str:
     task, repeat = rollout.ng_task_index, rollout.ng_rollout_index
     if task is not None and repeat is not None:
         return f"{agent_name}/task/{task}/rollout/{repeat}"
-    line = origin.line if origin else None
+    line = context.origin.line
     if line is not None:
         name = f"{agent_name}/line/{line}"
     else:
         name = f"{agent_name}/task/{_or_unknown(task)}/rollout/{_or_unknown(repeat)}"
-    if losses is not None:
-        for key, value in (("_ng_task_index", task), ("_ng_rollout_index", repeat)):
-            if value is None:
-                losses.add(key, LossKind.MISSING_IDENTITY, f"absent; the run is named {name!r}")
+    for key, value in (("_ng_task_index", task), ("_ng_rollout_index", repeat)):
+        if value is None:
+            context.record(key, LossKind.MISSING_IDENTITY, f"absent; the run is named {name!r}")
     return name
 
 

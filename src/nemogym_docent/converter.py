@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from docent.data_models.agent_run import AgentRun
 from pydantic import ValidationError
 
-from nemogym_docent.agent_run_mapping import RecordOrigin, build_agent_run
+from nemogym_docent.agent_run_mapping import build_agent_run
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.issues import Issue
 from nemogym_docent.json_lines import iter_json_lines
 from nemogym_docent.json_paths import json_type_name
-from nemogym_docent.models import NemoGymRollout, Rollout
+from nemogym_docent.mapping_context import MappingContext
+from nemogym_docent.models import NemoGymRollout, StrictRollout
+
+
+@dataclass(frozen=True)
+class ConversionOptions:
+    """How to convert: ``strict`` refuses what Docent's converter refuses; lenient approximates."""
+
+    strict: bool = True
+
+
+@dataclass(frozen=True)
+class RecordOrigin:
+    """Where a rollout came from; names a run whose identity keys are missing (lenient mode)."""
+
+    file_stem: str | None = None
+    line: int | None = None
 
 
 def convert_nemogym_rollout_to_agent_run(
-    rollout: dict[str, Any], *, strict: bool = True
+    rollout: dict[str, Any], *, strict: bool = True, origin: RecordOrigin | None = None
 ) -> AgentRun:
     """Convert one parsed rollout.
 
@@ -27,47 +46,64 @@ def convert_nemogym_rollout_to_agent_run(
     anything else raises ``ConversionError``. ``strict=False`` also converts the rest of NeMo
     Gym's format, approximating what Docent cannot store and recording each approximation in
     ``metadata["conversion"]["losses"]``; a rollout that converts strictly converts the same way.
+    ``origin`` (file stem, line) names the run of a rollout that lacks its identity keys.
     """
-    return convert_rollout(rollout, strict=strict)
+    options = ConversionOptions(strict=strict)
+    where = origin or RecordOrigin()
+    if strict:
+        return convert_strictly(rollout, options, where)
+    # What the strict profile refuses is converted again, against the full format, so that a
+    # rollout that converts strictly converts the same way in both modes.
+    return _strict_run_or_none(rollout, options, where) or convert_leniently(
+        rollout, options, where
+    )
 
 
-def convert_rollout(
-    rollout: Any, *, strict: bool = True, origin: RecordOrigin | None = None
-) -> AgentRun:
-    """``convert_nemogym_rollout_to_agent_run`` for a record read from ``origin`` (file, line)."""
+def convert_strictly(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
+    """The strict AgentRun, or ``ConversionError`` with every reason the strict profile refuses."""
+    with _converting(rollout) as record:
+        try:
+            model = StrictRollout.model_validate(record)
+        except ValidationError as exc:
+            raise _schema_error(record, exc, strict=True) from exc
+        return build_agent_run(model, MappingContext(options, origin))
+
+
+def convert_leniently(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
+    """The lenient AgentRun of a rollout, or ``ConversionError`` when it is not one at all."""
+    lenient = dataclasses.replace(options, strict=False)
+    with _converting(rollout) as record:
+        try:
+            model = NemoGymRollout.model_validate(record)
+        except ValidationError as exc:
+            raise _schema_error(record, exc, strict=False) from exc
+        return build_agent_run(model, MappingContext(lenient, origin))
+
+
+def _strict_run_or_none(
+    rollout: Any, options: ConversionOptions, origin: RecordOrigin
+) -> AgentRun | None:
+    """The strict AgentRun, or ``None`` (unexplained, so cheaply) where strict refuses."""
+    with _converting(rollout) as record:
+        try:
+            model = StrictRollout.model_validate(record)
+            strict = dataclasses.replace(options, strict=True)
+            return build_agent_run(model, MappingContext(strict, origin))
+        except (ValidationError, ConversionError):
+            return None
+
+
+@contextmanager
+def _converting(rollout: Any) -> Iterator[dict[str, Any]]:
+    """Refuse a non-object; turn deep nesting and a refused run into ``ConversionError``."""
     if not isinstance(rollout, dict):
         raise ConversionError(f"a rollout must be a JSON object, not {json_type_name(rollout)}")
     try:
-        run = _convert_strictly(rollout, raise_errors=strict)
-        if run is not None:
-            return run
-        # Lenient: only what the strict profile refuses is converted again, against the full
-        # format, so that a rollout that converts strictly converts the same way in both modes.
-        try:
-            full_model = NemoGymRollout.model_validate(rollout)
-        except ValidationError as exc:
-            raise _schema_error(rollout, exc, strict=False) from exc
-        return build_agent_run(full_model, lenient=origin or RecordOrigin())
+        yield rollout
     except RecursionError as exc:
         raise ConversionError("nested too deeply to convert") from exc
     except ValidationError as exc:
         raise ConversionError(f"Docent refused the converted run: {exc}") from exc
-
-
-def _convert_strictly(rollout: dict[str, Any], *, raise_errors: bool) -> AgentRun | None:
-    """The strict AgentRun; ``None`` when the strict profile refuses and errors are not raised."""
-    try:
-        model = Rollout.model_validate(rollout)
-    except ValidationError as exc:
-        if raise_errors:
-            raise _schema_error(rollout, exc, strict=True) from exc
-        return None
-    try:
-        return build_agent_run(model)
-    except ConversionError:
-        if raise_errors:
-            raise
-        return None
 
 
 def iter_nemogym_jsonl_file_to_agent_runs(
@@ -82,7 +118,9 @@ def iter_nemogym_jsonl_file_to_agent_runs(
     with stream:
         for line, value in iter_json_lines(stream, str(path)):
             try:
-                yield convert_rollout(value, strict=strict, origin=RecordOrigin(path.stem, line))
+                yield convert_nemogym_rollout_to_agent_run(
+                    value, strict=strict, origin=RecordOrigin(path.stem, line)
+                )
             except ConversionError as exc:
                 raise exc.at(path, line) from exc
 
@@ -113,14 +151,13 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def _schema_error(
     rollout: dict[str, Any], exc: ValidationError, *, strict: bool
 ) -> ConversionError:
+    """Every reason the schemas give for what the generated models refused."""
     # jsonschema loads only when a rollout fails: it takes a third of the converter's import time.
     from nemogym_docent.schema_validation import validate_nemogym_rollout  # noqa: PLC0415
 
     issues = validate_nemogym_rollout(rollout, strict=strict)
     if not issues:
         first = exc.errors()[0]
-        return ConversionError(f"the generated models refused it: {first['msg']} at {first['loc']}")
-    first_issue = issues[0]
-    more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        issues = [Issue("", f"the generated models refused it: {first['msg']} at {first['loc']}")]
     prefix = "" if strict else "not a NeMo Gym rollout: "
-    return ConversionError(prefix + first_issue.message + more, json_path=first_issue.json_path)
+    return ConversionError(prefix + issues[0].message, json_path=issues[0].json_path, issues=issues)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+
+from nemogym_docent.issues import Issue
 
 
 class ConversionError(ValueError):
     """A rollout (or a line of a file) that does not convert to a Docent AgentRun.
 
-    ``json_path`` is where in the rollout the fault is (``response.output[3].call_id``; empty for
+    ``issues`` lists every reason found (at least one); ``message`` and ``json_path`` are the
+    first one's (``json_path`` is where in the rollout, ``response.output[3].call_id``, empty for
     the rollout as a whole); ``file`` and ``line`` are set when the rollout came from a file.
     """
 
@@ -19,23 +23,22 @@ class ConversionError(ValueError):
         json_path: str = "",
         file: str | Path | None = None,
         line: int | None = None,
+        issues: Sequence[Issue] = (),
     ) -> None:
+        first = Issue(json_path, message).at(file, line)
+        self.issues: tuple[Issue, ...] = tuple(
+            issue.at(file, line) if file is not None or line is not None else issue
+            for issue in issues
+        ) or (first,)
         self.message = message
         self.json_path = json_path
-        self.file = None if file is None else str(file)
+        self.file = first.file
         self.line = line
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        location = []
-        if self.file is not None:
-            location.append(self.file)
-        if self.line is not None:
-            location.append(f"line {self.line}")
-        if self.json_path:
-            location.append(self.json_path)
-        return ": ".join([*location, self.message])
+        more = len(self.issues) - 1
+        super().__init__(str(first) + (f" (and {more} more)" if more else ""))
 
     def at(self, file: str | Path, line: int | None) -> ConversionError:
         """The same error, located in ``file`` at ``line``."""
-        return ConversionError(self.message, json_path=self.json_path, file=file, line=line)
+        return ConversionError(
+            self.message, json_path=self.json_path, file=file, line=line, issues=self.issues
+        )

@@ -6,11 +6,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from nemogym_docent.agent_run_mapping import RecordOrigin
-from nemogym_docent.converter import convert_rollout
+from nemogym_docent.converter import (
+    ConversionOptions,
+    RecordOrigin,
+    convert_leniently,
+    convert_strictly,
+)
 from nemogym_docent.errors import ConversionError
-from nemogym_docent.json_paths import json_type_name
-from nemogym_docent.schema_validation import SchemaIssue, validate_nemogym_rollout
+from nemogym_docent.issues import Issue
 
 
 class Verdict(StrEnum):
@@ -29,14 +32,14 @@ class RolloutCheck:
     """A record's verdict; why each mode refuses it; what the lenient mode approximates."""
 
     verdict: Verdict
-    strict_issues: list[SchemaIssue] = field(default_factory=list)
+    strict_issues: list[Issue] = field(default_factory=list)
     """Every reason the strict mode refuses the record (empty for ``STRICT``)."""
-    lenient_issues: list[SchemaIssue] = field(default_factory=list)
+    lenient_issues: list[Issue] = field(default_factory=list)
     """Every reason the lenient mode refuses it (empty unless ``NOT_A_ROLLOUT``)."""
-    losses: list[dict[str, str]] = field(default_factory=list)
-    """The lenient mode's approximations (``LENIENT_ONLY`` only)."""
+    losses: list[Issue] = field(default_factory=list)
+    """The lenient mode's approximations (``LENIENT_ONLY`` only), each with its ``loss_kind``."""
 
-    def issues(self, *, strict: bool = True) -> list[SchemaIssue]:
+    def issues(self, *, strict: bool = True) -> list[Issue]:
         """Why the given mode refuses the record."""
         return self.strict_issues if strict else self.lenient_issues
 
@@ -44,29 +47,22 @@ class RolloutCheck:
 def check_nemogym_rollout(rollout: Any, *, origin: RecordOrigin | None = None) -> RolloutCheck:
     """Check one record in both modes, listing every schema violation where a mode refuses it.
 
-    A record that converts strictly is never validated twice: the generated models decide, and
-    ``jsonschema`` is asked only to explain a refusal.
+    Each mode validates the record once: the generated models decide, and ``jsonschema`` is
+    asked only to explain a refusal.
     """
-    if not isinstance(rollout, dict):
-        issue = SchemaIssue("", f"a rollout must be a JSON object, not {json_type_name(rollout)}")
-        return RolloutCheck(Verdict.NOT_A_ROLLOUT, [issue], [issue])
+    options, where = ConversionOptions(), origin or RecordOrigin()
     try:
-        convert_rollout(rollout, origin=origin)
+        convert_strictly(rollout, options, where)
     except ConversionError as exc:
-        strict_issues = _explained(exc, rollout, strict=True)
+        strict_issues = list(exc.issues)
     else:
         return RolloutCheck(Verdict.STRICT)
     try:
-        run = convert_rollout(rollout, strict=False, origin=origin)
+        run = convert_leniently(rollout, options, where)
     except ConversionError as exc:
-        lenient_issues = _explained(exc, rollout, strict=False)
-        return RolloutCheck(Verdict.NOT_A_ROLLOUT, strict_issues, lenient_issues)
-    losses = run.metadata["conversion"]["losses"]
-    return RolloutCheck(Verdict.LENIENT_ONLY, strict_issues, losses=losses)
-
-
-def _explained(error: ConversionError, rollout: Any, *, strict: bool) -> list[SchemaIssue]:
-    """Every schema violation, or the one rule beyond the schemas that ``error`` reports."""
-    return validate_nemogym_rollout(rollout, strict=strict) or [
-        SchemaIssue(error.json_path, error.message)
+        return RolloutCheck(Verdict.NOT_A_ROLLOUT, strict_issues, list(exc.issues))
+    losses = [
+        Issue(loss["json_path"], loss["message"], loss["kind"])
+        for loss in run.metadata["conversion"]["losses"]
     ]
+    return RolloutCheck(Verdict.LENIENT_ONLY, strict_issues, losses=losses)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
@@ -15,24 +14,14 @@ from jsonschema.protocols import Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from nemogym_docent.issues import Issue
 from nemogym_docent.json_paths import join_json_path, json_type_name, render_json_path
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
-ROOT_SCHEMA = "rollout"
+ROOT_SCHEMA = "strict-rollout"
 FULL_ROOT_SCHEMA = "nemogym-rollout"
 _SUFFIX = ".schema.json"
 _DISCRIMINATOR = "type"
-
-
-@dataclass(frozen=True)
-class SchemaIssue:
-    """One way a rollout breaks the schemas: where (a JSON path, empty for the rollout) and why."""
-
-    json_path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.json_path or '(rollout)'}: {self.message}"
 
 
 def schema_names() -> list[str]:
@@ -95,26 +84,27 @@ def rollout_validator(root: str = ROOT_SCHEMA) -> Validator:
     return validator
 
 
-def validate_nemogym_rollout(rollout: object, *, strict: bool = True) -> list[SchemaIssue]:
+def validate_nemogym_rollout(rollout: object, *, strict: bool = True) -> list[Issue]:
     """Every schema violation of one rollout (not just the first); an empty list means valid.
 
-    ``strict`` checks against ``rollout.schema.json`` (what converts exactly); ``strict=False``
-    against ``nemogym-rollout.schema.json`` (NeMo Gym's full format, what the lenient mode takes).
+    ``strict`` checks against ``strict-rollout.schema.json`` (what converts exactly);
+    ``strict=False`` against ``nemogym-rollout.schema.json`` (NeMo Gym's full format, what the
+    lenient mode takes).
 
     The few rules JSON Schema cannot state (tool-call wiring, argument strings that must hold a
     JSON object, at least one message) are checked when converting.
     """
-    issues: dict[SchemaIssue, None] = {}
+    issues: dict[Issue, None] = {}
     validator = rollout_validator(ROOT_SCHEMA if strict else FULL_ROOT_SCHEMA)
     try:
         for error in validator.iter_errors(rollout):  # type: ignore[arg-type]
             issues.update(dict.fromkeys(_issues(error)))
     except RecursionError:  # jsonschema recurses into (and reprs) what it reports
-        issues[SchemaIssue("", "nested too deeply to validate")] = None
+        issues[Issue("", "nested too deeply to validate")] = None
     return list(issues)
 
 
-def _issues(error: ValidationError) -> Iterator[SchemaIssue]:
+def _issues(error: ValidationError) -> Iterator[Issue]:
     path = render_json_path(error.absolute_path)
     if error.validator in ("oneOf", "anyOf") and error.context:
         branches: dict[int, list[ValidationError]] = {}
@@ -130,22 +120,22 @@ def _issues(error: ValidationError) -> Iterator[SchemaIssue]:
                 error.schema.get("description") if isinstance(error.schema, dict) else None
             )
             if error.validator == "anyOf" and same_place and description:
-                yield SchemaIssue(path, description)
+                yield Issue(path, description)
                 return
             for sub in chosen:
                 yield from _issues(sub)
             return
         if _lacks_required_tag(error):
-            yield SchemaIssue(join_json_path(path, _DISCRIMINATOR), "is required")
+            yield Issue(join_json_path(path, _DISCRIMINATOR), "is required")
             return
-        yield SchemaIssue(path, _no_branch_message(error.instance, list(branches.values())))
+        yield Issue(path, _no_branch_message(error.instance, list(branches.values())))
         return
     if error.validator == "required":
         instance = cast(dict[str, Any], error.instance)
         for key in [key for key in _value(error) if key not in instance]:
-            yield SchemaIssue(join_json_path(path, key), "is required")
+            yield Issue(join_json_path(path, key), "is required")
         return
-    yield SchemaIssue(path, _message(error))
+    yield Issue(path, _message(error))
 
 
 def _lacks_required_tag(error: ValidationError) -> bool:

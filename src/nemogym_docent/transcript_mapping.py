@@ -1,9 +1,9 @@
 """Turn validated rollout items into Docent chat messages and their per-message details.
 
 An assistant message, a reasoning item and a call gather into the current assistant turn; a
-non-assistant message, a call's output or the end of a list emits the turn. In strict mode
-(``losses is None``) the mapping checks what JSON Schema cannot state and raises
-``ConversionError``; in lenient mode it approximates instead and records each loss.
+non-assistant message, a call's output or the end of a list emits the turn. In strict mode the
+mapping checks what JSON Schema cannot state and raises ``ConversionError``; in lenient mode it
+approximates instead and records each loss.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from docent.data_models.chat import (
 )
 
 from nemogym_docent.cleaning import set_unless_empty
-from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import loads
 from nemogym_docent.json_paths import JsonPath, json_type_name
-from nemogym_docent.losses import LossKind, LossLog
+from nemogym_docent.losses import LossKind
+from nemogym_docent.mapping_context import MappingContext
 from nemogym_docent.media_placeholders import placeholder
 from nemogym_docent.models import (
     FunctionCall,
@@ -58,10 +58,10 @@ class TranscriptBuilder:
     ``details`` come without empty values, as Docent's converter lays out metadata.
     """
 
-    def __init__(self, losses: LossLog | None = None) -> None:
+    def __init__(self, context: MappingContext) -> None:
         self.messages: list[ChatMessage] = []
         self.details: list[Detail] = []
-        self._losses = losses
+        self._context = context
         self._tool_names: dict[str, str] = {}
         self._turn: _AssistantTurn | None = None
 
@@ -69,8 +69,8 @@ class TranscriptBuilder:
         """Convert one list of items; ``json_path`` locates the list for errors and losses."""
         for index, item in enumerate(items):
             item_path = json_path / index
-            if self._losses is not None and isinstance(item, TrainingFields):
-                self._note_training_fields(item, self._losses, item_path)
+            if not self._context.strict and isinstance(item, TrainingFields):
+                self._note_training_fields(item, item_path)
             if isinstance(item, Message):
                 self._add_message(item, origin, item_path)
             elif isinstance(item, FunctionCall):
@@ -82,11 +82,6 @@ class TranscriptBuilder:
             else:
                 self._add_other_call(item, origin, item_path)
         self._emit_turn(origin)
-
-    def _strict_or_loss(self, json_path: JsonPath, kind: LossKind, detail: str) -> None:
-        if self._losses is None:
-            raise ConversionError(detail, json_path=str(json_path))
-        self._losses.add(str(json_path), kind, detail)
 
     def _current_turn(self) -> _AssistantTurn:
         if self._turn is None:
@@ -146,7 +141,7 @@ class TranscriptBuilder:
             else:
                 shown = _media_placeholder(part)
                 texts.append(shown)
-                self._strict_or_loss(
+                self._context.record(
                     json_path / index,
                     LossKind.MEDIA_PLACEHOLDER,
                     f"{part.type} replaced by the text {shown}",
@@ -166,7 +161,7 @@ class TranscriptBuilder:
         # The strict profile admits only empty values here (wrapped in models, so not falsy).
         blob = None if isinstance(item, StrictReasoning) else item.encrypted_content
         if blob:
-            self._strict_or_loss(
+            self._context.record(
                 item_path / "encrypted_content",
                 LossKind.ENCRYPTED_REASONING,
                 "encrypted reasoning kept as the signature of a redacted reasoning part",
@@ -190,7 +185,9 @@ class TranscriptBuilder:
             id=item.call_id, function=item.name, arguments=arguments, type="function"
         )
         if problem is not None:
-            self._strict_or_loss(item_path / "arguments", LossKind.UNPARSED_ARGUMENTS, problem)
+            self._context.refuse_or_record(
+                item_path / "arguments", LossKind.UNPARSED_ARGUMENTS, problem
+            )
             tool_call.parse_error = problem
         self._tool_names[item.call_id] = item.name
         turn = self._current_turn()
@@ -215,7 +212,7 @@ class TranscriptBuilder:
         self._emit_turn(origin)
         name = self._tool_names.get(call_id)
         if name is None:
-            self._strict_or_loss(
+            self._context.refuse_or_record(
                 item_path / "call_id",
                 LossKind.ORPHANED_TOOL_OUTPUT,
                 f"no call with call_id {call_id!r} comes before this output",
@@ -229,7 +226,7 @@ class TranscriptBuilder:
         view = view_call(item, fallback_id=str(item_path))
         detail = _item_detail(item, str(item.type), origin)
         how = f"the tool call {view.function!r}" if view.call_id else "a tool message"
-        self._strict_or_loss(item_path, LossKind.CALL_RESHAPED, f"{item.type} shown as {how}")
+        self._context.record(item_path, LossKind.CALL_RESHAPED, f"{item.type} shown as {how}")
         if view.call_id is not None:
             self._tool_names[view.call_id] = view.function
             self._current_turn().tool_calls.append(
@@ -243,12 +240,11 @@ class TranscriptBuilder:
             set_unless_empty(detail, "call_id", view.answers)
             self._add_tool_result(view.answers or "", view.result or "", detail, origin, item_path)
 
-    @staticmethod
-    def _note_training_fields(item: TrainingFields, losses: LossLog, item_path: JsonPath) -> None:
+    def _note_training_fields(self, item: TrainingFields, item_path: JsonPath) -> None:
         present = [name for name in TrainingFields.model_fields if getattr(item, name) is not None]
         if present:
-            losses.add(
-                str(item_path), LossKind.TRAINING_FIELDS_DROPPED, f"left out: {', '.join(present)}"
+            self._context.record(
+                item_path, LossKind.TRAINING_FIELDS_DROPPED, f"left out: {', '.join(present)}"
             )
 
 

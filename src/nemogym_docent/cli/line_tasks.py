@@ -11,29 +11,15 @@ from docent.data_models.util import clone_agent_run_with_random_ids
 from pydantic import ValidationError
 
 from nemogym_docent.agent_run_lines import convert_jsonl_line_to_agent_run, dump_agent_run
-from nemogym_docent.agent_run_mapping import RecordOrigin
 from nemogym_docent.cli.inputs import Source
+from nemogym_docent.converter import RecordOrigin
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.issues import Issue
 from nemogym_docent.json_lines import BLANK, read_json_line
 from nemogym_docent.json_paths import render_json_path
 from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
 
 TaskKind = Literal["convert", "upload", "validate", "agent_runs"]
-
-
-class Issue(NamedTuple):
-    """Why a line failed: where in the record (a JSON path, empty for the whole line) and what."""
-
-    json_path: str
-    message: str
-
-
-class Loss(NamedTuple):
-    """One approximation the lenient mode made: where, of which kind, and what it did."""
-
-    json_path: str
-    kind: str
-    detail: str
 
 
 class LineResult(NamedTuple):
@@ -51,7 +37,7 @@ class LineResult(NamedTuple):
     reward: float | None = None
     lenient_only: bool = False
     """The record converts only in the lenient mode (its ``losses`` are the approximations)."""
-    losses: tuple[Loss, ...] = ()
+    losses: tuple[Issue, ...] = ()
     """The approximations the lenient mode made (or would make, for ``validate``)."""
 
 
@@ -73,7 +59,7 @@ class LineTask:
             try:
                 result = self._one(RecordOrigin(stem, number), raw)
             except ConversionError as exc:
-                result = LineResult(number, None, (Issue(exc.json_path, exc.message),))
+                result = LineResult(number, None, exc.issues)
             if result is not None:
                 results.append(result)
         return results
@@ -100,9 +86,8 @@ class LineTask:
 
 def _validated(number: int, check: RolloutCheck, strict: bool) -> LineResult:
     lenient_only = check.verdict == Verdict.LENIENT_ONLY
-    issues = tuple(Issue(issue.json_path, issue.message) for issue in check.issues(strict=strict))
-    losses = tuple(Loss(loss["path"], loss["kind"], loss["detail"]) for loss in check.losses)
-    return LineResult(number, None, issues, lenient_only=lenient_only, losses=losses)
+    issues = tuple(check.issues(strict=strict))
+    return LineResult(number, None, issues, lenient_only=lenient_only, losses=tuple(check.losses))
 
 
 def _converted(number: int, run: AgentRun, raw: bytes, keep_run: bool) -> LineResult:
@@ -127,7 +112,7 @@ def _converted(number: int, run: AgentRun, raw: bytes, keep_run: bool) -> LineRe
         tool_calls=tool_calls,
         reward=float(reward) if numeric else None,
         lenient_only=conversion is not None,
-        losses=tuple(Loss(loss["path"], loss["kind"], loss["detail"]) for loss in losses),
+        losses=tuple(Issue(loss["json_path"], loss["message"], loss["kind"]) for loss in losses),
     )
 
 

@@ -47,7 +47,7 @@ class RunStats:
         """Count a record that converts only leniently, and its approximations by kind."""
         if result.lenient_only:
             self.lenient_only += 1
-            self.losses.update(loss.kind for loss in result.losses)
+            self.losses.update(str(loss.loss_kind) for loss in result.losses)
 
     def reward_text(self) -> str:
         if not self._reward_count:

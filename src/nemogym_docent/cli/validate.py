@@ -70,7 +70,7 @@ def validate_command(
                                 source.name,
                                 result.line,
                                 loss.json_path,
-                                f"lenient: {loss.kind}: {loss.detail}",
+                                f"lenient: {loss.loss_kind}: {loss.message}",
                                 severity="warning",
                             )
                             for loss in result.losses

@@ -1,6 +1,6 @@
 """Pydantic models of a NeMo Gym rollout, generated from ``schemas/`` (see ``_generated.py``).
 
-``NemoGymRollout`` is the full format (the lenient mode's input); ``Rollout`` and the other
+``NemoGymRollout`` is the full format (the lenient mode's input); ``StrictRollout`` and the other
 ``Strict*`` classes narrow it to what converts exactly, and inherit from the full classes.
 """
 
@@ -33,12 +33,12 @@ from nemogym_docent.models._generated import (
     Refusal,
     Response,
     ResponsesCreateParams,
-    Rollout,
     StrictAgentRef,
     StrictMessage,
     StrictReasoning,
     StrictResponse,
     StrictResponsesCreateParams,
+    StrictRollout,
     SummaryPart,
     TrainingFields,
     WebSearchCall,
@@ -100,12 +100,12 @@ __all__ = [
     "Refusal",
     "Response",
     "ResponsesCreateParams",
-    "Rollout",
     "StrictAgentRef",
     "StrictMessage",
     "StrictReasoning",
     "StrictResponse",
     "StrictResponsesCreateParams",
+    "StrictRollout",
     "SummaryPart",
     "TrainingFields",
     "WebSearchCall",

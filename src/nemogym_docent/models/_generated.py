@@ -733,7 +733,7 @@ class Response(StrictModel):
 
 class NemoGymRollout(StrictModel):
     """
-    One line of a NeMo Gym rollout export, in any of the shapes NeMo Gym writes: the agent's request and its final response, plus the reward and the collector's identity keys when present (older exports lack agent_ref and the _ng_* indices). Every other top-level key (dataset pass-through, verifier output) is allowed and kept as benchmark metadata. Records valid here but not under rollout.schema.json convert only in the lenient mode.
+    One line of a NeMo Gym rollout export, in any of the shapes NeMo Gym writes: the agent's request and its final response, plus the reward and the collector's identity keys when present (older exports lack agent_ref and the _ng_* indices). Every other top-level key (dataset pass-through, verifier output) is allowed and kept as benchmark metadata. Records valid here but not under strict-rollout.schema.json convert only in the lenient mode.
     """
 
     model_config = ConfigDict(
@@ -778,7 +778,7 @@ class StrictResponse(Response):
     """
 
 
-class Rollout(NemoGymRollout):
+class StrictRollout(NemoGymRollout):
     """
     The strict profile of a NeMo Gym rollout: exactly the rollouts that convert to a Docent AgentRun with nothing approximated (the rollouts Docent's own converter accepts). It narrows nemogym-rollout.schema.json: the identity keys are required, and every item and content part must have a faithful Docent equivalent.
     """
