@@ -2,77 +2,16 @@
 
 from __future__ import annotations
 
-import gzip
 import json
-import threading
-from dataclasses import dataclass, field
+import re
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from cli_helpers import output_lines, run_cli, valid_rollouts, without_agent_ref, write_export
-from docent.sdk import _base as docent_base
+from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
-
-API_KEY = "sk-test-0123456789abcdef"
-COLLECTION = "col-42"
-
-
-@dataclass
-class FakeDocent:
-    """Docent's endpoints as the 0.1.88 client uses them; records what arrives."""
-
-    server: HTTPServer
-    runs: list[dict[str, Any]] = field(default_factory=list)
-    batches: list[int] = field(default_factory=list)
-    created: list[dict[str, Any]] = field(default_factory=list)
-    failures_left: int = 0
-    job_status: str = "completed"
-    status_requests: int = 0
-    stall_seconds: float = 0.0
-
-    def install(self) -> None:
-        self.server.expect_request("/rest/api-keys/test", method="GET").respond_with_handler(
-            self._key_test
-        )
-        self.server.expect_request("/rest/create", method="POST").respond_with_handler(self._create)
-        self.server.expect_request(
-            f"/rest/{COLLECTION}/agent_runs/jobs/batch_status", method="POST"
-        ).respond_with_handler(self._status)
-        self.server.expect_request(
-            f"/rest/{COLLECTION}/agent_runs", method="POST"
-        ).respond_with_handler(self._add_runs)
-
-    def _key_test(self, request: Request) -> Response:
-        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
-            return Response(json.dumps({"detail": "Invalid API key"}), status=401)
-        return Response(json.dumps({"ok": True}), content_type="application/json")
-
-    def _create(self, request: Request) -> Response:
-        self.created.append(json.loads(request.get_data()))
-        return Response(json.dumps({"collection_id": COLLECTION}), content_type="application/json")
-
-    def _add_runs(self, request: Request) -> Response:
-        if self.stall_seconds:
-            threading.Event().wait(self.stall_seconds)  # time.sleep is patched out
-            return Response("late", status=500)
-        if self.failures_left:
-            self.failures_left -= 1
-            return Response("boom", status=500)
-        assert request.headers.get("Content-Encoding") == "gzip"
-        payload = json.loads(gzip.decompress(request.get_data()))
-        self.runs.extend(payload["agent_runs"])
-        self.batches.append(len(payload["agent_runs"]))
-        job = f"job-{len(self.batches)}"
-        return Response(json.dumps({"job_id": job}), status=202, content_type="application/json")
-
-    def _status(self, request: Request) -> Response:
-        self.status_requests += 1
-        jobs = json.loads(request.get_data())["job_ids"]
-        body = {"jobs": [{"job_id": job, "status": self.job_status} for job in jobs]}
-        return Response(json.dumps(body), content_type="application/json")
 
 
 @pytest.fixture
@@ -84,14 +23,7 @@ def docent(httpserver: HTTPServer) -> FakeDocent:
 
 @pytest.fixture(autouse=True)
 def isolated_docent_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No docent.env from the machine; no real sleeping between the client's retries."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.chdir(tmp_path)
-    for name in ("DOCENT_API_KEY", "DOCENT_API_URL", "DOCENT_FRONTEND_URL", "DOCENT_DOMAIN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(docent_base.time, "sleep", lambda _seconds: None)
+    isolate_docent_config(tmp_path, monkeypatch)
 
 
 def urls(server: HTTPServer) -> list[str]:
@@ -99,8 +31,10 @@ def urls(server: HTTPServer) -> list[str]:
 
 
 def without_ids(run: dict[str, Any]) -> dict[str, Any]:
-    run = dict(run)
+    """The run as ``convert`` writes it: without its ids and its upload key."""
+    run = json.loads(json.dumps(run))
     run.pop("id")
+    assert re.fullmatch("[0-9a-f]{64}", run["metadata"]["nemogym"].pop("upload_key"))
     run["transcripts"] = [
         {key: value for key, value in t.items() if key != "id"} for t in run["transcripts"]
     ]

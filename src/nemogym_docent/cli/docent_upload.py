@@ -22,6 +22,8 @@ from docent.data_models.agent_run import AgentRun
 from docent.sdk import _collections as docent_collections
 from requests.adapters import HTTPAdapter
 
+from nemogym_docent.upload_keys import held_upload_keys
+
 API_KEY_VARIABLE = "DOCENT_API_KEY"
 JOB_STATUS_LIMIT = 100  # the most job ids the client may ask about at once
 _DONE = "completed"
@@ -109,15 +111,24 @@ class DocentUploader:
     """Connects at construction; ``ServerError`` for a missing key or an unreachable server."""
 
     def __init__(
-        self, *, api_url: str | None, frontend_url: str | None, timeout: float, quiet: bool
+        self,
+        *,
+        api_url: str | None,
+        frontend_url: str | None,
+        timeout: float,
+        quiet: bool,
+        api_key: str | None = None,
     ) -> None:
-        self._secrets = [os.environ.get(API_KEY_VARIABLE) or ""]
+        self._secrets = [api_key or os.environ.get(API_KEY_VARIABLE) or ""]
         self.timeout = timeout
         _route_client_logs(quiet=quiet)
         with self._server_errors("connecting to Docent"):
             try:
                 self._client = _Client(
-                    request_timeout=timeout, api_url=api_url, frontend_url=frontend_url
+                    request_timeout=timeout,
+                    api_key=api_key,
+                    api_url=api_url,
+                    frontend_url=frontend_url,
                 )
             except ValueError as exc:
                 if "api_key" in str(exc):
@@ -132,6 +143,11 @@ class DocentUploader:
         """A new collection's id."""
         with self._server_errors("creating the collection"):
             return self._client.create_collection(name=name)
+
+    def held_keys(self, collection_id: str, keys: list[str]) -> set[str]:
+        """Which of these upload keys the collection already holds."""
+        with self._server_errors("asking which runs the collection holds"):
+            return held_upload_keys(self._client, collection_id, keys)
 
     def send(self, collection_id: str, runs: list[AgentRun]) -> list[str]:
         """Send one batch without waiting for Docent to process it; the job ids it started."""

@@ -18,6 +18,7 @@ from nemogym_docent.issues import Issue
 from nemogym_docent.json_lines import BLANK, read_json_line
 from nemogym_docent.json_paths import render_json_path
 from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
+from nemogym_docent.upload_keys import agent_run_upload_key, set_upload_key, upload_key
 
 TaskKind = Literal["convert", "upload", "validate", "agent_runs"]
 
@@ -29,7 +30,8 @@ class LineResult(NamedTuple):
     output: bytes | None
     issues: tuple[Issue, ...]
     run: AgentRun | None = None
-    """The run itself, for ``upload`` and ``agent_runs`` (ready to send: its ids are fresh)."""
+    """The run itself, for ``upload`` and ``agent_runs`` (ready to send: its ids are fresh, its
+    upload key set)."""
     size: int = 0
     """The bytes of the input line."""
     messages: int = 0
@@ -69,7 +71,11 @@ class LineTask:
         number = origin.line or 0
         if self.kind in ("convert", "upload"):
             run = convert_jsonl_line_to_agent_run(raw, strict=self.strict, origin=origin)
-            return None if run is None else _converted(number, run, raw, self.kind == "upload")
+            if run is None:
+                return None
+            if self.kind == "upload":
+                set_upload_key(run, upload_key(raw, strict=self.strict))
+            return _converted(number, run, raw, self.kind == "upload")
         value = read_json_line(raw)
         if value is BLANK:
             return None
@@ -81,6 +87,7 @@ class LineTask:
             return LineResult(number, None, _pydantic_issues(exc))
         # Docent refuses runs whose ids were set by the caller, as a dumped run's are.
         fresh = clone_agent_run_with_random_ids(run)
+        set_upload_key(fresh, agent_run_upload_key(raw))
         return LineResult(number, None, (), run=fresh, size=len(raw))
 
 

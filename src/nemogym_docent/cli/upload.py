@@ -25,6 +25,7 @@ from nemogym_docent.cli.shared_options import (
     stderr_is_terminal,
 )
 from nemogym_docent.cli.summaries import RunStats, print_conversion_summary
+from nemogym_docent.upload_keys import get_upload_key
 
 if TYPE_CHECKING:
     from docent.data_models.agent_run import AgentRun
@@ -110,6 +111,13 @@ def upload_command(
             help="Longest wait for any one request, and for Docent to finish processing.",
         ),
     ] = 300.0,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Send only the runs the collection does not hold yet (by their upload keys).",
+        ),
+    ] = False,
     lenient: Lenient = False,
     workers: Workers = 1,
     quiet: Quiet = False,
@@ -127,7 +135,14 @@ def upload_command(
         uploader = _connect(api_url, frontend_url, timeout, quiet)
         if collection_id is None:
             collection_id = _call(lambda: uploader.create_collection(str(collection_name)), [])
-    upload = _Upload(uploader, collection_id or "", batch_size=batch_size)
+    upload = _Upload(
+        uploader,
+        collection_id or "",
+        batch_size=batch_size,
+        resume=resume,
+        # A collection created just now holds nothing yet.
+        check_collection=collection_name is None,
+    )
     upload.stats.files = len(found.sources)
     errors_file = ErrorsFile(errors)
     progress = InputProgress("uploading", enabled=not quiet and stderr_is_terminal())
@@ -157,7 +172,9 @@ def upload_command(
     if not quiet:
         verb = "would send" if dry_run else "sent"
         batches = f"{upload.batches:,} batch" + ("" if upload.batches == 1 else "es")
-        title = f"upload ({verb} {upload.stats.runs:,} runs in {batches})"
+        if resume:
+            note(f"{upload.already:,} runs already in the collection were not sent again")
+        title = f"upload ({verb} {upload.stats.runs - upload.already:,} runs in {batches})"
         print_conversion_summary(upload.stats, title=title)
     if uploader is not None:
         typer.echo(uploader.collection_url(upload.collection_id))
@@ -174,10 +191,17 @@ class _Upload:
         collection_id: str,
         *,
         batch_size: int,
+        resume: bool = False,
+        check_collection: bool = True,
     ) -> None:
         self.uploader = uploader
         self.collection_id = collection_id
         self.batch_size = batch_size
+        self.resume = resume
+        self.check_collection = check_collection and uploader is not None
+        self.already = 0
+        """Runs not sent because the collection held them (or this upload sent them before)."""
+        self._sent_keys: set[str] = set()
         self.stats = RunStats()
         self.sent: list[SentBatch] = []
         self.batches = 0
@@ -212,13 +236,53 @@ class _Upload:
         batch, uploader = self._batch, self.uploader
         if not batch.runs:
             return
+        self._batch = _Batch()
+        runs = self._missing(batch.runs) if uploader is not None else batch.runs
+        if not runs:
+            return
         self.batches += 1
         if uploader is not None:
-            job_ids = _call(lambda: uploader.send(self.collection_id, batch.runs), self.sent)
-            self.sent.append(
-                SentBatch(self.batches, len(batch.runs), batch.first, batch.last, job_ids)
-            )
-        self._batch = _Batch()
+            job_ids = _call(lambda: uploader.send(self.collection_id, runs), self.sent)
+            self.sent.append(SentBatch(self.batches, len(runs), batch.first, batch.last, job_ids))
+
+    def _missing(self, runs: list[AgentRun]) -> list[AgentRun]:
+        """With ``--resume``, the runs whose keys neither the collection nor this upload holds;
+        without, all of them, with a warning the first time the collection holds some."""
+        uploader = self.uploader
+        assert uploader is not None
+        keys = [get_upload_key(run) for run in runs]
+        if not self.resume:
+            if self.check_collection:
+                from nemogym_docent.cli.docent_upload import (  # noqa: PLC0415
+                    ServerError,
+                    ServerTimeout,
+                )
+
+                try:
+                    held = uploader.held_keys(self.collection_id, keys)
+                except (ServerError, ServerTimeout):  # only a warning is at stake
+                    held, self.check_collection = set(), False
+                if held:
+                    note(
+                        f"warning: the collection already holds {len(held):,} of these runs "
+                        "(from an earlier upload?); rerun with --resume to send only the "
+                        "missing ones"
+                    )
+                    self.check_collection = False
+            return runs
+        held = (
+            _call(lambda: uploader.held_keys(self.collection_id, keys), self.sent)
+            if self.check_collection
+            else set()
+        )
+        missing = []
+        for run, key in zip(runs, keys, strict=True):
+            if key in held or key in self._sent_keys:
+                self.already += 1
+                continue
+            self._sent_keys.add(key)
+            missing.append(run)
+        return missing
 
 
 def _connect(
