@@ -34,7 +34,7 @@ lint: install
 	$(BIN)/mypy
 
 test: install check-models lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 demo: install
 	$(BIN)/nemogym-docent convert examples/rollouts.jsonl -o examples/agent_runs.jsonl

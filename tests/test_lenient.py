@@ -367,3 +367,34 @@ def test_check_says_not_a_rollout(record: Any) -> None:
     assert check.verdict == nemogym_docent.Verdict.NOT_A_ROLLOUT
     assert check.issues(strict=True)
     assert check.issues(strict=False)
+
+
+@pytest.mark.parametrize(
+    ("fields", "absent"),
+    [
+        ({"_ng_task_index": None}, "_ng_task_index"),
+        ({"_ng_rollout_index": None}, "_ng_rollout_index"),
+        ({"agent_ref": None}, "agent_ref"),
+        ({"agent_ref": {"name": None, "type": "responses_api_agents"}}, "agent_ref.name"),
+    ],
+    ids=["task-index", "rollout-index", "agent-ref", "agent-name"],
+)
+def test_null_identity_is_absent_identity(fields: dict[str, Any], absent: str) -> None:
+    row = rollout(**fields)
+    assert nemogym_docent.validate_nemogym_rollout(row, strict=False) == []
+    assert [issue.json_path for issue in nemogym_docent.validate_nemogym_rollout(row)] == [absent]
+    run = lenient(row, RecordOrigin("rollouts", 3))
+    assert losses(run) == [(absent, "missing_identity")]
+
+
+def test_null_where_the_format_has_a_list_is_not_a_rollout() -> None:
+    row = rollout(output=[{"type": "mcp_list_tools", "id": "l1", "tools": None}])
+    issues = nemogym_docent.validate_nemogym_rollout(row, strict=False)
+    assert [str(issue) for issue in issues] == [
+        "response.output[0].tools: expected array, got null"
+    ]
+    with pytest.raises(ConversionError) as raised:
+        convert_nemogym_rollout_to_agent_run(row, strict=False)
+    assert str(raised.value) == (
+        "response.output[0].tools: not a NeMo Gym rollout: expected array, got null"
+    )

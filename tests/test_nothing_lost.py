@@ -114,3 +114,49 @@ def test_a_value_the_run_lacks_is_reported() -> None:
         "key ('expected_answer',)",
         "('expected_answer',): 'forty-two'",
     ]
+
+
+ITEMS_SCHEMA = json.loads(
+    (Path(nemogym_docent.__file__).parent / "schemas" / "items.schema.json").read_text("utf-8")
+)
+LENIENT_ONLY_ITEMS = {
+    name: definition
+    for name, definition in ITEMS_SCHEMA["$defs"].items()
+    if "Lenient mode only" in definition.get("description", "")
+}
+
+
+def _marked(name: str, key: str, schema: dict[str, Any]) -> Any:
+    """A value for ``key`` that the schema accepts and that only this key holds."""
+    marker = f"{name}.{key}.value"
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if kind == "object":
+        return {"marker": marker}
+    if kind == "array":
+        return [marker]
+    if kind == "boolean":
+        return True
+    return marker
+
+
+@pytest.mark.parametrize("name", sorted(LENIENT_ONLY_ITEMS))
+def test_every_key_of_a_lenient_only_item_is_kept(name: str) -> None:
+    """Each such item says every key is kept in its message details: check every listed key."""
+    definition = LENIENT_ONLY_ITEMS[name]
+    assert "every key of the item but type is also kept" in definition["description"].lower()
+    properties = definition["properties"]
+    item = {key: _marked(name, key, schema) for key, schema in properties.items()}
+    run = RunValues(
+        nemogym_docent.convert_nemogym_rollout_to_agent_run(
+            build_rollout(output=[item]), strict=False
+        )
+    )
+    missing = [key for key, value in item.items() if key != "type" and not _found(run, value)]
+    assert missing == []
+
+
+def _found(run: RunValues, value: Any) -> bool:
+    texts = [leaf for _, leaf in nodes(value) if isinstance(leaf, str)]
+    return all(run.has_string(text) for text in texts) if texts else run.has_scalar(value)

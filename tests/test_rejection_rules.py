@@ -185,13 +185,97 @@ REJECTED: dict[str, tuple[Any, str]] = {
 }
 
 
-@pytest.mark.parametrize(("row", "json_path"), REJECTED.values(), ids=REJECTED.keys())
-def test_rejected_at_json_path(row: Any, json_path: str) -> None:
+# What each rejection says, word for word (its JSON path is in REJECTED).
+MESSAGES: dict[str, str] = {
+    "rollout-array": "a rollout must be a JSON object, not array",
+    "rollout-string": "a rollout must be a JSON object, not string",
+    "rollout-null": "a rollout must be a JSON object, not null",
+    "params-missing": "is required",
+    "params-array": "expected object, got array",
+    "params-null": "expected object, got null",
+    "input-missing": "is required",
+    "input-number": "expected string or array, got integer",
+    "input-null": "expected string or array, got null",
+    "input-object": "expected string or array, got object",
+    "response-missing": "is required",
+    "response-string": "expected object, got string",
+    "response-output-missing": "is required",
+    "output-object": "expected array, got object",
+    "output-string": "expected array, got string",
+    "output-null": "expected array, got null",
+    "agent-ref-missing": "is required",
+    "agent-ref-string": "expected object, got string",
+    "agent-ref-null": "expected object, got null",
+    "agent-name-missing": "is required",
+    "agent-name-number": "expected string, got integer",
+    "agent-name-null": "expected string, got null",
+    "task-index-missing": "is required",
+    "task-index-true": "expected integer, got boolean",
+    "task-index-float": "expected integer, got number",
+    "task-index-string": "expected integer, got string",
+    "task-index-null": "expected integer, got null",
+    "rollout-index-missing": "is required",
+    "rollout-index-false": "expected integer, got boolean",
+    "rollout-index-float": "expected integer, got number",
+    "rollout-index-string": "expected integer, got string",
+    "unknown-item-type": 'unsupported type "web_search_call"; expected one of "message", "function_call", "function_call_output", "reasoning"',
+    "unknown-item-type-in-input": 'unsupported type "mcp_list_tools"; expected one of "message", "function_call", "function_call_output", "reasoning"',
+    "item-type-number": 'unsupported type 3; expected one of "message", "function_call", "function_call_output", "reasoning"',
+    "item-number": "expected object, got integer",
+    "item-string": "expected object, got string",
+    "item-array": "expected object, got array",
+    "item-null": "expected object, got null",
+    "message-without-role": "is required",
+    "item-without-type-or-role": "is required",
+    "role-tool": 'must be one of "developer", "system", "user", "assistant"; got "tool"',
+    "role-number": 'must be one of "developer", "system", "user", "assistant"; got 1',
+    "content-missing": "is required",
+    "content-null": "expected string or array, got null",
+    "content-object": "expected string or array, got object",
+    "input-image-part": 'unsupported type "input_image"; expected one of "input_text", "output_text", "refusal"',
+    "input-file-part": 'unsupported type "input_file"; expected one of "input_text", "output_text", "refusal"',
+    "part-type-null": 'unsupported type null; expected one of "input_text", "output_text", "refusal"',
+    "part-string": "expected object, got string",
+    "part-without-type": "is required",
+    "part-without-text": "is required",
+    "part-text-null": "expected string, got null",
+    "refusal-without-refusal": "is required",
+    "refusal-number": "expected string, got integer",
+    "summary-missing": "is required",
+    "summary-string": "expected array, got string",
+    "summary-part-type": 'must be one of "summary_text", "text"; got "reasoning_text"',
+    "summary-part-without-text": "is required",
+    "summary-part-string": "expected object, got string",
+    "arguments-missing": "is required",
+    "arguments-not-json": "not valid JSON (Expecting property name enclosed in double quotes, column 2)",
+    "arguments-empty-string": "not valid JSON (Expecting value, column 1)",
+    "arguments-json-array": "must hold a JSON object, not array",
+    "arguments-json-string": "must hold a JSON object, not string",
+    "arguments-json-null": "must hold a JSON object, not null",
+    "arguments-array": "expected object or string, got array",
+    "arguments-number": "expected object or string, got integer",
+    "call-id-empty": "must not be empty",
+    "call-id-missing": "is required",
+    "call-id-number": "expected string, got integer",
+    "name-empty": "must not be empty",
+    "name-missing": "is required",
+    "output-unknown-call-id": "no call with call_id 'c2' comes before this output",
+    "output-before-its-call": "no call with call_id 'c1' comes before this output",
+    "output-in-input-before-call-in-output": "no call with call_id 'c1' comes before this output",
+    "call-output-missing": "is required",
+    "output-call-id-empty": "must not be empty",
+    "no-messages": "no messages: responses_create_params.input and response.output are both empty",
+}
+
+
+@pytest.mark.parametrize("case", REJECTED, ids=REJECTED.keys())
+def test_rejected_at_json_path_with_its_message(case: str) -> None:
+    row, json_path = REJECTED[case]
     with pytest.raises(ConversionError) as raised:
         convert_nemogym_rollout_to_agent_run(row)
     assert type(raised.value) is ConversionError
     assert raised.value.json_path == json_path
-    assert raised.value.message
+    assert raised.value.message == MESSAGES[case]
     assert (raised.value.file, raised.value.line) == (None, None)
     assert docent_converts(row) is None, "Docent's converter accepts it"
 
@@ -249,9 +333,9 @@ def test_every_fault_is_carried_and_counted_in_the_message() -> None:
     assert [str(issue) for issue in raised.value.issues] == [
         "responses_create_params.input: is required",
         "response.output[0]: expected object, got integer",
+        "_ng_task_index: expected integer, got string",
         "agent_ref: is required",
         "_ng_rollout_index: is required",
-        "_ng_task_index: expected integer, got string",
     ]
     assert str(raised.value) == "responses_create_params.input: is required (and 4 more)"
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import subprocess
+import sys
+import zipfile
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -14,7 +17,6 @@ from pydantic import ValidationError
 
 from nemogym_docent import Issue, validate_nemogym_rollout
 from nemogym_docent.models import StrictRollout
-from nemogym_docent.schema_validation import SCHEMA_DIR
 
 SCHEMA_FILES = sorted((REPO / "schemas").glob("*.json"))
 
@@ -28,11 +30,23 @@ def test_schema_file_is_a_valid_described_schema(path: Path) -> None:
     assert schema["description"].strip()
 
 
-def test_schema_files_exist_and_are_the_packaged_ones() -> None:
+def test_the_built_wheel_ships_every_schema_unchanged(tmp_path: Path) -> None:
+    """The schemas reach users through the wheel, so check the wheel, not the source folder."""
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {
+            PurePosixPath(name).name: archive.read(name)
+            for name in archive.namelist()
+            if name.startswith("nemogym_docent/schemas/")
+        }
     assert SCHEMA_FILES
-    assert sorted(path.name for path in SCHEMA_DIR.glob("*.json")) == [
-        path.name for path in SCHEMA_FILES
-    ]
+    assert shipped == {path.name: path.read_bytes() for path in SCHEMA_FILES}
 
 
 def models_accept(row: Any) -> bool:

@@ -12,7 +12,8 @@ from nemogym_docent.cleaning import drop_empty_values
 from nemogym_docent.json_paths import JsonPath
 from nemogym_docent.losses import LossKind
 from nemogym_docent.mapping_context import MappingContext
-from nemogym_docent.models import Item, Message, NemoGymRollout
+from nemogym_docent.models import AgentRef, Item, Message, NemoGymRollout
+from nemogym_docent.models.base import given
 from nemogym_docent.transcript_mapping import TranscriptBuilder
 
 SOURCE_SCHEMA = "nemo_gym_rollout"
@@ -92,9 +93,10 @@ def _flat_output(
 
 
 def _agent_name(rollout: NemoGymRollout, context: MappingContext) -> str:
-    agent_ref = rollout.agent_ref
-    if agent_ref is not None and agent_ref.name is not None:
-        return agent_ref.name
+    agent_ref = given(rollout.agent_ref)
+    name = None if agent_ref is None else given(agent_ref.name)
+    if name is not None:
+        return name
     name = context.origin.file_stem or "nemogym"
     where = "agent_ref" if agent_ref is None else "agent_ref.name"
     context.record(where, LossKind.MISSING_IDENTITY, f"absent; the agent is named {name!r}")
@@ -102,7 +104,7 @@ def _agent_name(rollout: NemoGymRollout, context: MappingContext) -> str:
 
 
 def _run_name(rollout: NemoGymRollout, agent_name: str, context: MappingContext) -> str:
-    task, repeat = rollout.ng_task_index, rollout.ng_rollout_index
+    task, repeat = given(rollout.ng_task_index), given(rollout.ng_rollout_index)
     if task is not None and repeat is not None:
         return f"{agent_name}/task/{task}/rollout/{repeat}"
     line = context.origin.line
@@ -124,15 +126,12 @@ def _run_metadata(rollout: NemoGymRollout) -> dict[str, Any]:
     benchmark_fields = {
         key: value for key, value in (rollout.model_extra or {}).items() if value is not None
     }
-    agent_ref = rollout.agent_ref
     return {
-        "scores": {"reward": rollout.reward},
+        "scores": {"reward": given(rollout.reward)},
         "nemogym": {
-            "task_index": rollout.ng_task_index,
-            "rollout_index": rollout.ng_rollout_index,
-            "agent_ref": None
-            if agent_ref is None
-            else {"name": agent_ref.name, **(agent_ref.model_extra or {})},
+            "task_index": given(rollout.ng_task_index),
+            "rollout_index": given(rollout.ng_rollout_index),
+            "agent_ref": _agent_ref_metadata(given(rollout.agent_ref)),
         },
         "source": {
             "schema": SOURCE_SCHEMA,
@@ -143,3 +142,9 @@ def _run_metadata(rollout: NemoGymRollout) -> dict[str, Any]:
             },
         },
     }
+
+
+def _agent_ref_metadata(agent_ref: AgentRef | None) -> dict[str, Any] | None:
+    if agent_ref is None:
+        return None
+    return {"name": given(agent_ref.name), **(agent_ref.model_extra or {})}

@@ -29,6 +29,7 @@ from nemogym_docent.models import (
     OtherCall,
     WebSearchCall,
 )
+from nemogym_docent.models.base import given
 
 
 @dataclass
@@ -44,22 +45,24 @@ class CallView:
 
 def view_call(item: OtherCall, fallback_id: str) -> CallView:
     """The tool call and/or tool message an item becomes; ``fallback_id`` names id-less calls."""
-    call_id = item.id if isinstance(item.id, str) and item.id else fallback_id
+    item_id = given(item.id)
+    call_id = item_id if isinstance(item_id, str) and item_id else fallback_id
     if isinstance(item, McpCall):
-        result = item.output if item.output is not None else item.error
+        output, error = given(item.output), given(item.error)
+        result = output if output is not None else error
         return CallView(item.name, call_id, _json_object(item.arguments), _text(result))
     if isinstance(item, McpListTools):
         return CallView(
             "mcp_list_tools",
             call_id,
-            _present(server_label=item.server_label),
-            _text(item.tools if item.error is None else item.error),
+            _present(server_label=given(item.server_label)),
+            _text(given(item.tools) if given(item.error) is None else given(item.error)),
         )
     if isinstance(item, McpApprovalRequest):
         return CallView(item.name, call_id, _json_object(item.arguments))
     if isinstance(item, McpApprovalResponse):
         verdict = "approved" if item.approve else "denied"
-        reason = f": {item.reason}" if item.reason else ""
+        reason = f": {item.reason}" if given(item.reason) else ""
         return CallView("mcp_approval", result=verdict + reason, answers=item.approval_request_id)
     if isinstance(item, CustomToolCall):
         return CallView(item.name, item.call_id, {"input": item.input})
@@ -77,14 +80,18 @@ def view_call(item: OtherCall, fallback_id: str) -> CallView:
         action = dict(item.action) if isinstance(item.action, Mapping) else {"action": item.action}
         return CallView("web_search", call_id, action, _text(_present(status=item.status)))
     if isinstance(item, FileSearchCall):
-        result = item.results if item.results is not None else _present(status=item.status)
+        results = given(item.results)
+        result = results if results is not None else _present(status=item.status)
         return CallView("file_search", call_id, {"queries": list(item.queries)}, _text(result))
     if isinstance(item, CodeInterpreterCall):
-        arguments = _present(code=item.code, container_id=item.container_id)
-        result = item.outputs if item.outputs is not None else _present(status=item.status)
+        arguments = _present(code=given(item.code), container_id=item.container_id)
+        outputs = given(item.outputs)
+        result = outputs if outputs is not None else _present(status=item.status)
         return CallView("code_interpreter", call_id, arguments, _text(result))
     image = (
-        placeholder("image", data=item.result) if item.result else _text({"status": item.status})
+        placeholder("image", data=image)
+        if (image := given(item.result))
+        else _text({"status": item.status})
     )
     return CallView("image_generation", call_id, {}, image)
 

@@ -85,7 +85,8 @@ def rollout_validator(root: str = ROOT_SCHEMA) -> Validator:
 
 
 def validate_nemogym_rollout(rollout: object, *, strict: bool = True) -> list[Issue]:
-    """Every schema violation of one rollout (not just the first); an empty list means valid.
+    """Every place where a rollout breaks the schemas, with the first reason found there (a
+    strict narrowing is checked before the definition it narrows); an empty list means valid.
 
     ``strict`` checks against ``strict-rollout.schema.json`` (what converts exactly);
     ``strict=False`` against ``nemogym-rollout.schema.json`` (NeMo Gym's full format, what the
@@ -94,14 +95,15 @@ def validate_nemogym_rollout(rollout: object, *, strict: bool = True) -> list[Is
     The few rules JSON Schema cannot state (tool-call wiring, argument strings that must hold a
     JSON object, at least one message) are checked when converting.
     """
-    issues: dict[Issue, None] = {}
+    issues: dict[str, Issue] = {}
     validator = rollout_validator(ROOT_SCHEMA if strict else FULL_ROOT_SCHEMA)
     try:
         for error in validator.iter_errors(rollout):  # type: ignore[arg-type]
-            issues.update(dict.fromkeys(_issues(error)))
+            for issue in _issues(error):
+                issues.setdefault(issue.json_path, issue)
     except RecursionError:  # jsonschema recurses into (and reprs) what it reports
-        issues[Issue("", "nested too deeply to validate")] = None
-    return list(issues)
+        issues.setdefault("", Issue("", "nested too deeply to validate"))
+    return list(issues.values())
 
 
 def _issues(error: ValidationError) -> Iterator[Issue]:

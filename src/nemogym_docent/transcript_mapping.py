@@ -23,7 +23,7 @@ from docent.data_models.chat import (
     UserMessage,
 )
 
-from nemogym_docent.cleaning import set_unless_empty
+from nemogym_docent.cleaning import drop_empty_values, set_unless_empty
 from nemogym_docent.json_lines import loads
 from nemogym_docent.json_paths import JsonPath, json_type_name
 from nemogym_docent.losses import LossKind
@@ -46,6 +46,7 @@ from nemogym_docent.models import (
     StrictReasoning,
     TrainingFields,
 )
+from nemogym_docent.models.base import given
 from nemogym_docent.other_calls import view_call
 
 Origin = Literal["input", "output"]
@@ -136,8 +137,8 @@ class TranscriptBuilder:
                 texts.append(part.refusal)
             elif isinstance(part, InputText | OutputText):
                 texts.append(part.text)
-                annotations = annotations or bool(part.annotations)
-                logprobs = logprobs or bool(part.logprobs)
+                annotations = annotations or bool(given(part.annotations))
+                logprobs = logprobs or bool(given(part.logprobs))
             else:
                 shown = _media_placeholder(part)
                 texts.append(shown)
@@ -159,7 +160,7 @@ class TranscriptBuilder:
         turn = self._current_turn()
         summary = "\n".join(part.text for part in item.summary if part.text)
         # The strict profile admits only empty values here (wrapped in models, so not falsy).
-        blob = None if isinstance(item, StrictReasoning) else item.encrypted_content
+        blob = None if isinstance(item, StrictReasoning) else given(item.encrypted_content)
         if blob:
             self._context.record(
                 item_path / "encrypted_content",
@@ -167,7 +168,9 @@ class TranscriptBuilder:
                 "encrypted reasoning kept as the signature of a redacted reasoning part",
             )
             signature = blob if isinstance(blob, str) else json.dumps(blob, sort_keys=True)
-            text = _reasoning_content_text(item.content) or summary or "[encrypted reasoning]"
+            text = (
+                _reasoning_content_text(given(item.content)) or summary or "[encrypted reasoning]"
+            )
             turn.reasonings.append(
                 ContentReasoning(
                     reasoning=text, summary=summary or None, signature=signature, redacted=True
@@ -225,6 +228,11 @@ class TranscriptBuilder:
     def _add_other_call(self, item: OtherCall, origin: Origin, item_path: JsonPath) -> None:
         view = view_call(item, fallback_id=str(item_path))
         detail = _item_detail(item, str(item.type), origin)
+        set_unless_empty(
+            detail,
+            "item_fields",
+            drop_empty_values(item.model_dump(by_alias=True, exclude={"type"})),
+        )
         how = f"the tool call {view.function!r}" if view.call_id else "a tool message"
         self._context.record(item_path, LossKind.CALL_RESHAPED, f"{item.type} shown as {how}")
         if view.call_id is not None:
@@ -241,7 +249,9 @@ class TranscriptBuilder:
             self._add_tool_result(view.answers or "", view.result or "", detail, origin, item_path)
 
     def _note_training_fields(self, item: TrainingFields, item_path: JsonPath) -> None:
-        present = [name for name in TrainingFields.model_fields if getattr(item, name) is not None]
+        present = [
+            name for name in TrainingFields.model_fields if given(getattr(item, name)) is not None
+        ]
         if present:
             self._context.record(
                 item_path, LossKind.TRAINING_FIELDS_DROPPED, f"left out: {', '.join(present)}"
@@ -278,20 +288,24 @@ class _AssistantTurn:
 def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
     """The details of one source item, already without empty values (as metadata has them)."""
     detail: Detail = {"origin": origin, "source_item_type": kind}
-    set_unless_empty(detail, "source_item_id", getattr(item, "id", None))
-    set_unless_empty(detail, "source_item_status", getattr(item, "status", None))
+    set_unless_empty(detail, "source_item_id", given(getattr(item, "id", None)))
+    set_unless_empty(detail, "source_item_status", given(getattr(item, "status", None)))
     return detail
 
 
 def _media_placeholder(part: InputImage | InputFile | InputVideo) -> str:
     if isinstance(part, InputImage):
-        return placeholder("image", url=part.image_url or None, name=part.file_id or "")
+        image_url, file_id = given(part.image_url), given(part.file_id)
+        return placeholder("image", url=image_url or None, name=file_id or "")
     if isinstance(part, InputFile):
-        name = part.filename or part.file_id or ""
-        if part.file_data and part.file_data.startswith("data:"):
-            return placeholder("file", url=part.file_data, name=name)
-        return placeholder("file", url=part.file_url, data=part.file_data, name=name)
-    video = part.video_url if part.video_url is not None else part.video
+        name = given(part.filename) or given(part.file_id) or ""
+        file_data = given(part.file_data)
+        if file_data and file_data.startswith("data:"):
+            return placeholder("file", url=file_data, name=name)
+        return placeholder("file", url=given(part.file_url), data=file_data, name=name)
+    video = given(part.video_url)
+    if video is None:
+        video = given(part.video)
     if isinstance(video, Mapping):
         video = video.get("url")
     return placeholder("video", url=video if isinstance(video, str) else None)

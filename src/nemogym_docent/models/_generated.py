@@ -4,44 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, RootModel
+from pydantic import MISSING, ConfigDict, Field, RootModel
 
 from nemogym_docent.models.base import StrictModel
 from nemogym_docent.models.scalars import JsonString
-
-
-class InputText(StrictModel):
-    """
-    Text sent to the model. Keys other than those listed are accepted and not kept.
-    """
-
-    type: Literal["input_text"]
-    text: str
-    annotations: Any | None = None
-    """
-    Any value; only whether it is non-empty is kept (contains_annotations).
-    """
-    logprobs: Any | None = None
-    """
-    Any value; only whether it is non-empty is kept (contains_logprobs).
-    """
-
-
-class OutputText(StrictModel):
-    """
-    Text written by the model. Keys other than those listed are accepted and not kept.
-    """
-
-    type: Literal["output_text"]
-    text: str
-    annotations: Any | None = None
-    """
-    Any value; only whether it is non-empty is kept (contains_annotations).
-    """
-    logprobs: Any | None = None
-    """
-    Any value; only whether it is non-empty is kept (contains_logprobs).
-    """
 
 
 class Refusal(StrictModel):
@@ -59,12 +25,12 @@ class InputImage(StrictModel):
     """
 
     type: Literal["input_image"]
-    image_url: str | None = None
+    image_url: str | None | MISSING = MISSING
     """
     An http(s) URL or a data: URI.
     """
-    file_id: str | None = None
-    detail: Any | None = None
+    file_id: str | None | MISSING = MISSING
+    detail: Any | MISSING = MISSING
     """
     low, high or auto.
     """
@@ -76,13 +42,13 @@ class InputFile(StrictModel):
     """
 
     type: Literal["input_file"]
-    file_data: str | None = None
+    file_data: str | None | MISSING = MISSING
     """
     Base64 data or a data: URI.
     """
-    file_url: str | None = None
-    file_id: str | None = None
-    filename: str | None = None
+    file_url: str | None | MISSING = MISSING
+    file_id: str | None | MISSING = MISSING
+    filename: str | None | MISSING = MISSING
 
 
 class InputVideo(StrictModel):
@@ -91,13 +57,13 @@ class InputVideo(StrictModel):
     """
 
     type: Literal["input_video"]
-    video_url: Any | None = None
+    video_url: Any | MISSING = MISSING
     """
     A URL or data: URI, as a string or {url}.
     """
-    video: Any | None = None
+    video: Any | MISSING = MISSING
     """
-    A URL or data: URI, as a string or {url}.
+    The same as video_url, under the key some NeMo Gym servers use.
     """
 
 
@@ -110,237 +76,163 @@ class SummaryPart(StrictModel):
     text: str
 
 
-class McpCall(StrictModel):
+class TextPart(StrictModel):
     """
-    A call to a tool on an MCP server. Lenient mode only: shown as a tool call with its result.
+    Text. Keys other than those listed are accepted and not kept.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
+    text: str
+    annotations: Any | MISSING = MISSING
+    """
+    Any value; only whether it is non-empty is kept (contains_annotations).
+    """
+    logprobs: Any | MISSING = MISSING
+    """
+    Any value; only whether it is non-empty is kept (contains_logprobs).
+    """
+
+
+class McpCall(StrictModel):
+    """
+    A call to a tool on an MCP server. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
     type: Literal["mcp_call"]
     name: str
     arguments: str
     """
     The arguments as JSON text.
     """
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    server_label: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    status: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    output: Any | None = None
+    id: Any | MISSING = MISSING
+    server_label: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
+    output: Any | MISSING = MISSING
     """
     The tool's output.
     """
-    error: Any | None = None
+    error: Any | MISSING = MISSING
     """
     The error, if the call failed.
     """
-    approval_request_id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    approval_request_id: Any | MISSING = MISSING
 
 
 class McpListTools(StrictModel):
     """
-    The tools an MCP server lists. Lenient mode only: shown as a tool call with its result.
+    The tools an MCP server lists. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["mcp_list_tools"]
-    tools: list[Any] | None = None
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    server_label: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    error: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    tools: list[Any] | MISSING = MISSING
+    id: Any | MISSING = MISSING
+    server_label: Any | MISSING = MISSING
+    error: Any | MISSING = MISSING
 
 
 class McpApprovalRequest(StrictModel):
     """
-    A request to approve an MCP tool call. Lenient mode only: shown as a tool call with its result.
+    A request to approve an MCP tool call. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["mcp_approval_request"]
     name: str
     arguments: str
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    server_label: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    id: Any | MISSING = MISSING
+    server_label: Any | MISSING = MISSING
 
 
 class McpApprovalResponse(StrictModel):
     """
-    The answer to an MCP approval request. Lenient mode only: shown as a tool call with its result.
+    The answer to an MCP approval request. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["mcp_approval_response"]
     approval_request_id: str
     approve: bool
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    reason: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    id: Any | MISSING = MISSING
+    reason: Any | MISSING = MISSING
 
 
 class CustomToolCall(StrictModel):
     """
-    A call to a custom (free-form input) tool. Lenient mode only: a tool call whose arguments are {input}.
+    A call to a custom (free-form input) tool. Lenient mode only: a tool call whose arguments are {input}. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["custom_tool_call"]
     call_id: str
     name: str
     input: str
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    id: Any | MISSING = MISSING
 
 
 class CustomToolCallOutput(StrictModel):
     """
-    The output of a custom tool call. Lenient mode only: a tool message.
+    The output of a custom tool call. Lenient mode only: a tool message. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["custom_tool_call_output"]
     call_id: str
     output: Any
     """
     A string or a list of content parts.
     """
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    id: Any | MISSING = MISSING
 
 
 class ComputerCall(StrictModel):
     """
-    A computer-use action. Lenient mode only: a tool call 'computer' with the action as arguments.
+    A computer-use action. Lenient mode only: a tool call 'computer' with the action as arguments. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["computer_call"]
     id: str
     call_id: str
     action: dict[str, Any]
     pending_safety_checks: list[Any]
     status: Any
-    """
-    Any value; kept in the message details.
-    """
 
 
 class ComputerCallOutput(StrictModel):
     """
-    The screenshot after a computer-use action. Lenient mode only: a tool message with a placeholder for the image.
+    The screenshot after a computer-use action. Lenient mode only: a tool message with a placeholder for the image. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["computer_call_output"]
     call_id: str
     output: dict[str, Any]
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    acknowledged_safety_checks: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    status: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    id: Any | MISSING = MISSING
+    acknowledged_safety_checks: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
 
 
 class LocalShellCall(StrictModel):
     """
-    A local shell command. Lenient mode only: a tool call 'local_shell' with the action as arguments.
+    A local shell command. Lenient mode only: a tool call 'local_shell' with the action as arguments. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["local_shell_call"]
     id: str
     call_id: str
     action: dict[str, Any]
     status: Any
-    """
-    Any value; kept in the message details.
-    """
 
 
 class LocalShellCallOutput(StrictModel):
     """
-    The output of a local shell command; its id is the call's call_id. Lenient mode only: a tool message.
+    The output of a local shell command; its id is the call's call_id. Lenient mode only: a tool message. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["local_shell_call_output"]
     id: str
     output: str
-    status: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    status: Any | MISSING = MISSING
 
 
 class WebSearchCall(StrictModel):
     """
-    A hosted web search. Lenient mode only: shown as a tool call with its result.
+    A hosted web search. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["web_search_call"]
     id: str
     action: Any
@@ -348,72 +240,42 @@ class WebSearchCall(StrictModel):
     The search action (query, sources, ...).
     """
     status: Any
-    """
-    Any value; kept in the message details.
-    """
 
 
 class FileSearchCall(StrictModel):
     """
-    A hosted file search. Lenient mode only: shown as a tool call with its result.
+    A hosted file search. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["file_search_call"]
     id: str
     queries: list[str]
     status: Any
-    """
-    Any value; kept in the message details.
-    """
-    results: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    results: Any | MISSING = MISSING
 
 
 class CodeInterpreterCall(StrictModel):
     """
-    A hosted code interpreter run. Lenient mode only: shown as a tool call with its result.
+    A hosted code interpreter run. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["code_interpreter_call"]
     id: str
     container_id: str
     status: Any
-    """
-    Any value; kept in the message details.
-    """
-    code: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    outputs: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    code: Any | MISSING = MISSING
+    outputs: Any | MISSING = MISSING
 
 
 class ImageGenerationCall(StrictModel):
     """
-    A hosted image generation. Lenient mode only: shown as a tool call with its result. The image becomes a placeholder.
+    A hosted image generation. Lenient mode only: shown as a tool call with its result. The image becomes a placeholder. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     type: Literal["image_generation_call"]
     id: str
     status: Any
-    """
-    Any value; kept in the message details.
-    """
-    result: str | None = None
+    result: str | None | MISSING = MISSING
     """
     The image, base64.
     """
@@ -455,19 +317,19 @@ class TrainingFields(StrictModel):
     Token fields NeMo Gym writes on items for training (prompt_token_ids, generation_token_ids and generation_log_probs come as a set). Not converted: the lenient mode declares them as a loss; the strict profile ignores them, as Docent's converter does.
     """
 
-    prompt_token_ids: Any | None = None
+    prompt_token_ids: Any | MISSING = MISSING
     """
     Training field (token ids of the prompt). Not converted: the lenient mode declares it as a loss; the strict profile ignores it as Docent's converter does.
     """
-    generation_token_ids: Any | None = None
+    generation_token_ids: Any | MISSING = MISSING
     """
     Training field (token ids of the generation). Not converted, as prompt_token_ids.
     """
-    generation_log_probs: Any | None = None
+    generation_log_probs: Any | MISSING = MISSING
     """
     Training field (log-probabilities of the generation). Not converted, as prompt_token_ids.
     """
-    routed_experts: Any | None = None
+    routed_experts: Any | MISSING = MISSING
     """
     Training field (routed MoE experts). Not converted, as prompt_token_ids.
     """
@@ -478,13 +340,26 @@ class AgentRef(StrictModel):
     The agent server that produced the rollout. Its name (which may be empty) names the AgentRun and its transcript; other keys such as type are kept in metadata.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
-    name: str | None = None
+    name: str | None | MISSING = MISSING
     """
-    The agent's name.
+    The agent's name (null as when absent).
     """
+
+
+class InputText(TextPart):
+    """
+    Text sent to the model.
+    """
+
+    type: Literal["input_text"]
+
+
+class OutputText(TextPart):
+    """
+    Text written by the model.
+    """
+
+    type: Literal["output_text"]
 
 
 class FunctionCall(TrainingFields):
@@ -505,14 +380,8 @@ class FunctionCall(TrainingFields):
     """
     The arguments: a JSON object, or a string holding one (checked when converting, since JSON Schema cannot parse a string).
     """
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    status: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    id: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
 
 
 class FunctionCallOutput(StrictModel):
@@ -529,14 +398,8 @@ class FunctionCallOutput(StrictModel):
     """
     The tool's output, required but of any type (null included): a string is kept as it is, any other value becomes its JSON text with sorted keys and ASCII escapes.
     """
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    status: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    id: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
 
 
 class Reasoning(TrainingFields):
@@ -549,22 +412,16 @@ class Reasoning(TrainingFields):
     """
     The readable summary; its non-empty texts join with a newline.
     """
-    encrypted_content: Any | None = None
+    encrypted_content: Any | MISSING = MISSING
     """
     An encrypted reasoning blob (a string in NeMo Gym). Only the lenient mode converts it: as a redacted reasoning part whose signature is the blob.
     """
-    content: Any | None = None
+    content: Any | MISSING = MISSING
     """
     Reasoning text parts ({type: reasoning_text, text}). The strict profile ignores them, as Docent's converter does; the lenient mode shows them for encrypted reasoning.
     """
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    status: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    id: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
 
 
 class StrictAgentRef(AgentRef):
@@ -574,7 +431,21 @@ class StrictAgentRef(AgentRef):
 
     name: str
     """
-    The agent's name.
+    The agent's name (null as when absent).
+    """
+
+
+class StrictReasoning(Reasoning):
+    """
+    Readable reasoning: no encrypted blob.
+    """
+
+    encrypted_content: Annotated[
+        Literal[False] | EmptyValue1 | EmptyValue2 | EmptyValue3 | EmptyObject | None | MISSING,
+        Field(title="EmptyValue"),
+    ] = MISSING
+    """
+    Absent or empty: null, false, 0, "", [] or {}. Docent stores only readable reasoning, so an encrypted blob is refused.
     """
 
 
@@ -583,7 +454,7 @@ class Message(TrainingFields):
     A message. developer becomes a Docent system message; assistant messages, reasoning and function calls that follow each other form one assistant turn. Keys other than those listed are accepted and not kept.
     """
 
-    type: Literal["message"] | None = None
+    type: Literal["message"] | None | MISSING = MISSING
     """
     "message", or absent or null when role is present.
     """
@@ -603,14 +474,8 @@ class Message(TrainingFields):
     """
     The text, or a list of parts joined with nothing between them.
     """
-    id: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
-    status: Any | None = None
-    """
-    Any value; kept in the message details.
-    """
+    id: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
 
 
 class StrictMessage(Message):
@@ -624,28 +489,11 @@ class StrictMessage(Message):
     """
 
 
-class StrictReasoning(Reasoning):
-    """
-    Readable reasoning: no encrypted blob.
-    """
-
-    encrypted_content: Annotated[
-        Literal[False] | EmptyValue1 | EmptyValue2 | EmptyValue3 | EmptyObject | None,
-        Field(title="EmptyValue"),
-    ] = None
-    """
-    Absent or empty: null, false, 0, "", [] or {}. Docent stores only readable reasoning, so an encrypted blob is refused.
-    """
-
-
 class ResponsesCreateParams(StrictModel):
     """
     The Responses API request the agent was run with. Only input becomes transcript messages; every other create param (model, tools, temperature, metadata, ...) is accepted as it is and kept under metadata.source.rollout_non_trace.request.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     input: (
         str
         | list[
@@ -679,9 +527,6 @@ class Response(StrictModel):
     The agent's final Responses API response. output holds the whole trajectory after input (model messages, reasoning, tool calls and the agent's tool outputs). Every other key (id, model, created_at, status, usage, provider extras, ...) is accepted as it is and kept under metadata.source.rollout_non_trace.response; id, model, created_at and status also describe the transcript.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     output: (
         list[
             Message
@@ -733,24 +578,24 @@ class Response(StrictModel):
 
 class NemoGymRollout(StrictModel):
     """
-    One line of a NeMo Gym rollout export, in any of the shapes NeMo Gym writes: the agent's request and its final response, plus the reward and the collector's identity keys when present (older exports lack agent_ref and the _ng_* indices). Every other top-level key (dataset pass-through, verifier output) is allowed and kept as benchmark metadata. Records valid here but not under strict-rollout.schema.json convert only in the lenient mode.
+    One line of a NeMo Gym rollout export, in any of the shapes NeMo Gym writes: the agent's request and its final response, plus the reward and the collector's identity keys when present (older exports lack agent_ref and the _ng_* indices). Every other top-level key (dataset pass-through, verifier output) is allowed and kept as benchmark metadata. Records valid here but not under strict-rollout.schema.json convert only in the lenient mode, where a null or absent agent_ref, agent_ref.name or _ng_* index is a declared loss.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-    )
     responses_create_params: ResponsesCreateParams
     response: Response
-    agent_ref: AgentRef | None = None
-    ng_task_index: Annotated[int | None, Field(alias="_ng_task_index")] = None
+    agent_ref: AgentRef | None | MISSING = MISSING
     """
-    Task index assigned by the rollout collector. A JSON integer: booleans, 1.0 and strings are refused; any sign and size is accepted.
+    The agent server, or null (as when absent).
     """
-    ng_rollout_index: Annotated[int | None, Field(alias="_ng_rollout_index")] = None
+    ng_task_index: Annotated[int | None | MISSING, Field(alias="_ng_task_index")] = MISSING
     """
-    Repeat index of this rollout within its task. A JSON integer, as for _ng_task_index.
+    Task index assigned by the rollout collector: a JSON integer (booleans, 1.0 and strings are refused; any sign and size is accepted), or null (as when absent).
     """
-    reward: Any | None = None
+    ng_rollout_index: Annotated[int | None | MISSING, Field(alias="_ng_rollout_index")] = MISSING
+    """
+    Repeat index of this rollout within its task: a JSON integer, or null (as when absent).
+    """
+    reward: Any | MISSING = MISSING
     """
     The verifier's reward. Any JSON value; stored as it is under metadata.scores.reward.
     """
@@ -774,7 +619,7 @@ class StrictResponse(Response):
 
     output: list[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
     """
-    The items produced after input, in order.
+    The items produced after input, in order; or (aviary environments with contains_transitions) a list of cumulative snapshots of that list, of which the lenient mode keeps the last.
     """
 
 
@@ -788,9 +633,9 @@ class StrictRollout(NemoGymRollout):
     agent_ref: StrictAgentRef
     ng_task_index: Annotated[int, Field(alias="_ng_task_index")]
     """
-    Task index assigned by the rollout collector. A JSON integer: booleans, 1.0 and strings are refused; any sign and size is accepted.
+    Task index assigned by the rollout collector: a JSON integer (booleans, 1.0 and strings are refused; any sign and size is accepted), or null (as when absent).
     """
     ng_rollout_index: Annotated[int, Field(alias="_ng_rollout_index")]
     """
-    Repeat index of this rollout within its task. A JSON integer, as for _ng_task_index.
+    Repeat index of this rollout within its task: a JSON integer, or null (as when absent).
     """

@@ -1,9 +1,26 @@
 """Hand-written base class that the generated models inherit from (``base-class``)."""
 
-from pydantic import BaseModel, ConfigDict
+from typing import TypeVar
+
+from pydantic import MISSING, BaseModel, ConfigDict
+
+T = TypeVar("T")
 
 
 class StrictModel(BaseModel):
-    """Strict validation: JSON types only, so ``"3"``, ``1.0`` and ``true`` are not integers."""
+    """Strict validation: JSON types only, so ``"3"``, ``1.0`` and ``true`` are not integers.
 
-    model_config = ConfigDict(strict=True)
+    Unlisted keys are allowed, as JSON Schema allows them unless ``additionalProperties`` says
+    otherwise (the generator then writes ``extra="forbid"``); they are kept in ``model_extra``.
+    """
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+def given(value: T | MISSING) -> T | None:
+    """A field's value, or ``None`` when the key was absent (the generated models' ``MISSING``).
+
+    The models tell absent from null only to refuse a null the schemas refuse; the mapping
+    treats both alike, as Docent's converter does.
+    """
+    return None if value is MISSING else value
