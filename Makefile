@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null)
 STAMP := $(VENV)/.installed
+RAY_VENV := .venv-ray
+RAY_STAMP := $(RAY_VENV)/.installed
 
-.PHONY: install lock models check-models lint typecheck test demo bench clean
+.PHONY: install lock models check-models lint typecheck test test-ray demo bench clean
 
 install: $(STAMP)
 
@@ -21,6 +23,8 @@ $(STAMP): requirements-dev.lock pyproject.toml
 lock:
 	uv pip compile --quiet pyproject.toml -o requirements.lock
 	uv pip compile --quiet pyproject.toml --extra dev -o requirements-dev.lock
+	uv pip compile --quiet pyproject.toml --extra dev --extra ray -c requirements-dev.lock \
+	  -o requirements-ray.lock
 
 models: install
 	scripts/generate-models.sh
@@ -36,6 +40,18 @@ lint: install
 test: install check-models lint
 	$(BIN)/python -m pytest -n auto
 
+# The Ray Data integration, in an environment of its own with the ray extra (Ray in local mode).
+$(RAY_STAMP): requirements-ray.lock pyproject.toml
+	@if [ -z "$(UV)" ]; then $(PYTHON) -m pip install --quiet uv; fi
+	@UV=$$(command -v uv || echo "$(PYTHON) -m uv"); \
+	  [ -x $(RAY_VENV)/bin/python ] || $$UV venv --quiet --python $(PYTHON) $(RAY_VENV); \
+	  $$UV pip sync --quiet --python $(RAY_VENV)/bin/python requirements-ray.lock && \
+	  $$UV pip install --quiet --python $(RAY_VENV)/bin/python --no-deps -e .
+	@touch $@
+
+test-ray: $(RAY_STAMP)
+	$(RAY_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_ray.py
+
 demo: install
 	$(BIN)/nemogym-docent convert examples/rollouts.jsonl -o examples/agent_runs.jsonl
 
@@ -43,7 +59,7 @@ bench: install
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(RAY_VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # Opt-in soak: the property and fuzz tests with SOAK times more examples, freshly random.
 SOAK ?= 20

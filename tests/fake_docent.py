@@ -64,8 +64,8 @@ class FakeDocent:
     failures_left: int = 0
     fail_after_batches: int | None = None
     """Answer 400 to every batch once this many were stored (a server that stops accepting)."""
-    on_batch: Callable[[int], None] | None = None
-    """Called with the number of batches stored, after each one."""
+    on_batch: Callable[[int, Request], None] | None = None
+    """Called after each batch is stored with the number stored so far and the request."""
     job_status: str = "completed"
     status_requests: int = 0
     stall_seconds: float = 0.0
@@ -119,7 +119,7 @@ class FakeDocent:
             self.batches.append(len(payload["agent_runs"]))
             stored = len(self.batches)
         if self.on_batch is not None:
-            self.on_batch(stored)
+            self.on_batch(stored, request)
         job = f"job-{stored}"
         return Response(json.dumps({"job_id": job}), status=202, content_type="application/json")
 

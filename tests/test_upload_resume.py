@@ -112,7 +112,7 @@ def test_a_killed_upload_then_resume_stores_every_run_once(
     )
     killed = threading.Event()
 
-    def kill_at_the_third(stored: int) -> None:
+    def kill_at_the_third(stored: int, _request: object) -> None:
         # The third batch is stored, and the process dies before hearing that it was.
         if stored == 3:
             process.send_signal(signal.SIGKILL)

@@ -1,0 +1,193 @@
+"""Read NeMo Gym rollout exports into a Ray Dataset of AgentRun JSON lines, as ``convert`` would.
+
+Files are read as bytes and cut into lines by the project's own reader, so that blank lines,
+line endings, undecodable bytes and line numbers are what the command line sees (Ray's
+``read_text`` drops blank lines, decodes strictly and forgets line numbers).
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import posixpath
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow.fs as pafs
+import ray.data
+import zstandard
+
+from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
+from nemogym_docent.cli.inputs import (
+    ROLLOUT_SUFFIXES,
+    InputError,
+    Source,
+    discover,
+    sidecar_reason,
+)
+from nemogym_docent.converter import RecordOrigin
+from nemogym_docent.errors import ConversionError
+from nemogym_docent.json_lines import split_lines
+from nemogym_docent.upload_keys import upload_key
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+COLUMNS = ("file", "line", "agent_run", "error", "json_path", "upload_key")
+"""A row's columns: where the record is (``file`` as the command line names it, ``line`` from 1),
+the AgentRun JSON line (empty when it failed), the failure and its JSON path (empty when it
+converted), and the key an upload gives the run."""
+
+
+@dataclass(frozen=True)
+class RolloutFile:
+    """One export to read: its name in rows and messages, and where the filesystem finds it."""
+
+    name: str
+    path: str
+    stem: str
+
+
+def read_nemogym_rollouts(
+    paths: str | Sequence[str],
+    *,
+    strict: bool = True,
+    preserve_order: bool = False,
+    filesystem: pafs.FileSystem | None = None,
+) -> ray.data.Dataset:
+    """A Dataset with one row per non-blank line of the exports (see ``COLUMNS``).
+
+    ``paths``: files, directories and (local) globs, as the command line takes them, or URIs
+    that pyarrow's filesystems read (``s3://bucket/prefix``; or pass ``filesystem``).
+    Directories give their ``*.jsonl``, ``*.jsonl.gz`` and ``*.jsonl.zst`` files in sorted order,
+    leaving out NeMo Gym's side files. ``strict=False`` is the lenient mode. ``preserve_order``
+    keeps the rows, and what is written from them, in input order.
+    """
+    files = find_rollout_files([paths] if isinstance(paths, str) else list(paths), filesystem)
+    if not files:
+        raise ValueError("no NeMo Gym rollout file in " + ", ".join(map(str, paths)))
+    items = [{"name": f.name, "path": f.path, "stem": f.stem} for f in files]
+    dataset = ray.data.from_items(items, override_num_blocks=len(items))
+    dataset.context.execution_options.preserve_order = preserve_order
+    convert = _FileConverter(strict=strict, filesystem=filesystem)
+    return dataset.flat_map(convert)
+
+
+def find_rollout_files(
+    paths: list[str], filesystem: pafs.FileSystem | None = None
+) -> list[RolloutFile]:
+    """The files to read, in order: local paths exactly as the command line finds them."""
+    files: list[RolloutFile] = []
+    for argument in paths:
+        if filesystem is None and _is_local(argument):
+            local = argument.removeprefix("file://")
+            try:
+                found = discover([local])
+            except InputError as exc:
+                raise FileNotFoundError(str(exc)) from exc
+            files += [_local(source) for source in found.sources]
+        else:
+            files += _remote(argument, filesystem)
+    return files
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path or path.startswith("file://")
+
+
+def _local(source: Source) -> RolloutFile:
+    assert source.path is not None
+    return RolloutFile(source.name, str(source.path.resolve()), source.stem)
+
+
+def _remote(uri: str, filesystem: pafs.FileSystem | None) -> list[RolloutFile]:
+    """Files under a URI (named by URIs), or under a path of the given filesystem."""
+    if filesystem is None:
+        fs, path = pafs.FileSystem.from_uri(uri)
+        scheme = uri.split("://", 1)[0] + "://"
+    else:
+        fs, path, scheme = filesystem, uri, ""
+    if glob.has_magic(path):
+        raise ValueError(f"{uri}: patterns are read on local paths only; name a directory")
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.File:
+        return [RolloutFile(uri, scheme + path, _stem(posixpath.basename(path)))]
+    if info.type != pafs.FileType.Directory:
+        raise FileNotFoundError(f"{uri}: no such file or directory")
+    children = fs.get_file_info(pafs.FileSelector(path, recursive=True))
+    found = sorted(child.path for child in children if child.type == pafs.FileType.File)
+    prefix = uri.rstrip("/")
+    return [
+        RolloutFile(
+            prefix + "/" + posixpath.relpath(child, path),
+            scheme + child,
+            _stem(posixpath.basename(child)),
+        )
+        for child in found
+        if child.endswith(ROLLOUT_SUFFIXES) and sidecar_reason(posixpath.basename(child)) is None
+    ]
+
+
+def _stem(name: str) -> str:
+    for suffix in sorted(ROLLOUT_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return posixpath.splitext(name)[0]
+
+
+class _FileConverter:
+    """Turns one file's row into a row per non-blank line (runs in Ray's workers)."""
+
+    def __init__(self, *, strict: bool, filesystem: pafs.FileSystem | None) -> None:
+        self.strict = strict
+        self.filesystem = filesystem
+
+    def __call__(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        file = RolloutFile(item["name"], item["path"], item["stem"])
+        return [
+            self._row(file, number, raw)
+            for number, raw in enumerate(split_lines(self._lines(file)), start=1)
+            if raw.strip()
+        ]
+
+    def _row(self, file: RolloutFile, number: int, raw: bytes) -> dict[str, Any]:
+        row = {"file": file.name, "line": number, "agent_run": b"", "error": "", "json_path": ""}
+        try:
+            output = convert_nemogym_jsonl_line(
+                raw, strict=self.strict, origin=RecordOrigin(file.stem, number)
+            )
+        except ConversionError as exc:
+            row.update(error=exc.message, json_path=exc.json_path)
+        else:
+            row["agent_run"] = output
+        row["upload_key"] = upload_key(raw, strict=self.strict)
+        return row
+
+    def _lines(self, file: RolloutFile) -> Iterator[bytes]:
+        """The file's lines split at ``\\n``, decompressed as the command line decides: by the
+        name's ending, else by the first bytes."""
+        try:
+            data = self._read(file.path)
+            name = file.name
+            by_name = name.endswith((".gz", ".zst"))
+            if name.endswith(".gz") or (not by_name and data.startswith(_GZIP_MAGIC)):
+                data = gzip.decompress(data)
+            elif name.endswith(".zst") or data.startswith(_ZSTD_MAGIC):
+                reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True)
+                data = reader.read()
+        except (OSError, EOFError, zlib.error, zstandard.ZstdError) as exc:
+            raise OSError(f"{file.name}: cannot read ({exc})") from exc
+        return iter(io.BytesIO(data))
+
+    def _read(self, path: str) -> bytes:
+        if self.filesystem is not None:
+            fs = self.filesystem
+        elif "://" in path:
+            fs, path = pafs.FileSystem.from_uri(path)
+        else:
+            fs = pafs.LocalFileSystem()
+        with fs.open_input_stream(path, compression=None) as stream:
+            return bytes(stream.read())
