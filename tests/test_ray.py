@@ -170,6 +170,8 @@ def test_missing_inputs_are_refused_before_ray_runs(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no NeMo Gym rollout file"):
         read_nemogym_rollouts(str(tmp_path / "empty"))
+    with pytest.raises(ValueError, match="standard input"):
+        read_nemogym_rollouts(["-"])
 
 
 @pytest.fixture

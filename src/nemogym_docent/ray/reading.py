@@ -23,6 +23,7 @@ import zstandard
 from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
 from nemogym_docent.cli.inputs import (
     ROLLOUT_SUFFIXES,
+    STDIN,
     InputError,
     Source,
     discover,
@@ -66,12 +67,14 @@ def read_nemogym_rollouts(
     leaving out NeMo Gym's side files. ``strict=False`` is the lenient mode. ``preserve_order``
     keeps the rows, and what is written from them, in input order.
     """
-    files = find_rollout_files([paths] if isinstance(paths, str) else list(paths), filesystem)
+    arguments = [paths] if isinstance(paths, str) else list(paths)
+    files = find_rollout_files(arguments, filesystem)
     if not files:
-        raise ValueError("no NeMo Gym rollout file in " + ", ".join(map(str, paths)))
+        raise ValueError("no NeMo Gym rollout file in " + ", ".join(arguments))
     items = [{"name": f.name, "path": f.path, "stem": f.stem} for f in files]
     dataset = ray.data.from_items(items, override_num_blocks=len(items))
-    dataset.context.execution_options.preserve_order = preserve_order
+    if preserve_order:
+        dataset.context.execution_options.preserve_order = True
     convert = _FileConverter(strict=strict, filesystem=filesystem)
     return dataset.flat_map(convert)
 
@@ -82,6 +85,8 @@ def find_rollout_files(
     """The files to read, in order: local paths exactly as the command line finds them."""
     files: list[RolloutFile] = []
     for argument in paths:
+        if argument == STDIN:
+            raise ValueError("Ray's tasks cannot read standard input: name files")
         if filesystem is None and _is_local(argument):
             local = argument.removeprefix("file://")
             try:
