@@ -1,6 +1,6 @@
 """What the mapping declares it drops or reduces, as rules on a value's place in a rollout.
 
-The README's mapping table lists the same: empty values; the contents of ``annotations`` and
+docs/mapping.md lists the same: empty values; the contents of ``annotations`` and
 ``logprobs`` (reduced to flags); ``encrypted_content`` (accepted only when empty); and keys
 inside items and content parts that the mapping does not read.
 """
