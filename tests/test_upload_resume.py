@@ -69,14 +69,16 @@ def test_the_key_is_a_digest_of_the_trimmed_line_and_the_options() -> None:
     assert len(key) == 64
     assert int(key, 16) >= 0
     assert upload_key(b"  " + line.rstrip(b"\n") + b"\r\n") == key
-    assert upload_key(line, strict=True) == key
+    assert upload_key(line, strict=True, detail="docent") == key
     others = {
         upload_key(line, strict=False),
+        upload_key(line, detail="full"),
+        upload_key(line, strict=False, detail="full"),
         agent_run_upload_key(line),
         upload_key(jsonl(valid_rollouts(2)[1:])),
     }
     assert key not in others
-    assert len(others) == 3
+    assert len(others) == 5
 
 
 def test_a_server_error_after_two_batches_then_resume_stores_every_run_once(

@@ -27,13 +27,18 @@ KEYS_PER_QUERY = 200
 ROWS_PER_PAGE = 1000
 
 
-def upload_key(line: bytes, *, strict: bool = True) -> str:
-    """The key of the run converted from one line of a rollout export.
+def upload_key(line: bytes, *, strict: bool = True, detail: str = "docent") -> str:
+    """The key of the run converted from one line of a rollout export with these options.
 
     Surrounding whitespace and the line ending do not count; options at their defaults are left
     out of the digest, so that a new option does not change the keys of earlier uploads.
     """
-    return _digest(line, {} if strict else {"strict": False})
+    options: dict[str, Any] = {}
+    if not strict:
+        options["strict"] = False
+    if detail != "docent":
+        options["detail"] = detail
+    return _digest(line, options)
 
 
 def agent_run_upload_key(line: bytes) -> str:
