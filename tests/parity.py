@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 EXAMPLES = REPO / "examples" / "rollouts.jsonl"
 FIXTURES = REPO / "tests" / "fixtures"
+SPEC_EXAMPLES = REPO.parent / "shared" / "spec" / "examples"
 
 
 def comparable(run: AgentRun) -> dict[str, Any]:
@@ -65,6 +66,11 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
                 yield number, json.loads(line)
             except json.JSONDecodeError:
                 continue
+
+
+def spec_examples() -> list[Path]:
+    """The hand-made records of the newest format's spec, or an empty list where it is absent."""
+    return sorted(SPEC_EXAMPLES.glob("*.json")) if SPEC_EXAMPLES.is_dir() else []
 
 
 def corpus_files() -> list[Path]:

@@ -6,6 +6,7 @@ draws fresh random examples; without it the run is derandomized, so ``make test`
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -427,3 +428,55 @@ def mutations(draw: st.DrawFn) -> Mutation:
         path = (*draw(st.sampled_from(calls)), "arguments")
         _set(row, path, draw(st.sampled_from(BAD_ARGUMENTS)))
     return Mutation(kind=kind, path=path, rollout=row)
+
+
+# ---------------------------------------------------------------------------------------------
+# What full detail reads
+
+PNG_URI = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n pixels").decode()
+METRIC_NAMES = ["correctness", "format", "resolved", "f1", "_ng_attempt_index"]
+score_values = st.booleans() | st.integers(-5, 5) | finite_floats
+output_parts = st.lists(
+    st.sampled_from(
+        [
+            {"type": "input_text", "text": "Screenshot taken."},
+            {"type": "input_image", "detail": "low", "image_url": PNG_URI},
+            {"type": "input_file", "filename": "notes.txt", "file_data": "YWJj"},
+        ]
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@st.composite
+def judge_exchanges(draw: st.DrawFn) -> dict[str, JSON]:
+    """A judge's own request and response, as ``judge_evaluations`` entries hold them."""
+    exchange: dict[str, JSON] = {
+        "responses_create_params": {"input": [message(draw, "user")]},
+        "response": {"output": draw(item_sequences()), **draw(response_fields)},
+    }
+    return _with_optional(draw, exchange, {"verdict_label": texts})
+
+
+@st.composite
+def full_rollouts(draw: st.DrawFn) -> dict[str, JSON]:
+    """A rollout Docent's converter accepts, with what only full detail reads: metrics, reward
+    components, instructions, reasoning text, structured tool outputs, judge exchanges."""
+    row = draw(rollouts())
+    for name in draw(st.lists(st.sampled_from(METRIC_NAMES), unique=True, max_size=3)):
+        row[name] = draw(score_values)
+    if draw(st.booleans()):
+        names = st.sampled_from(["correctness", "format", "reward", "style"])
+        row["reward_components"] = draw(st.dictionaries(names, score_values, max_size=3))
+    if draw(st.booleans()):
+        row["responses_create_params"]["instructions"] = draw(texts)
+    if draw(st.booleans()):
+        row["judge_evaluations"] = draw(st.lists(judge_exchanges(), min_size=1, max_size=2))
+    for path in _items(row, "reasoning"):
+        if draw(st.booleans()):
+            _get(row, path)["content"] = [{"type": "reasoning_text", "text": draw(texts)}]
+    for path in _items(row, "function_call_output"):
+        if draw(st.booleans()):
+            _get(row, path)["output"] = draw(output_parts)
+    return row

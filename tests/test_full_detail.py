@@ -7,17 +7,15 @@ import base64
 import copy
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from builders import assistant, call, call_output, reasoning, rollout, user
-from parity import comparable
+from parity import SPEC_EXAMPLES, comparable
 
 import nemogym_docent
 from nemogym_docent import ConversionError
 
-SPEC_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
 PNG = b"\x89PNG\r\n\x1a\n fake image bytes"
 PNG_URI = "data:image/png;base64," + base64.b64encode(PNG).decode()
 PNG_SHA = hashlib.sha256(PNG).hexdigest()[:12]
@@ -37,7 +35,7 @@ def texts(transcript: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def loss_kinds(run: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(loss["path"], loss["kind"]) for loss in run["metadata"]["conversion"]["losses"]]
+    return [(loss["json_path"], loss["kind"]) for loss in run["metadata"]["conversion"]["losses"]]
 
 
 def judge(prompt: str, verdict_text: str, **fields: Any) -> dict[str, Any]:
@@ -65,7 +63,7 @@ def test_an_unknown_detail_is_refused() -> None:
 
 def test_full_detail_says_so_in_the_run() -> None:
     run = full(rollout())
-    assert run["metadata"]["conversion"] == {"mode": "strict", "detail": "full"}
+    assert run["metadata"]["conversion"] == {"mode": "strict", "detail": "full", "losses": []}
     lenient = full(rollout(agent_ref={}), strict=False)
     assert lenient["metadata"]["conversion"]["mode"] == "lenient"
     assert lenient["metadata"]["conversion"]["detail"] == "full"
@@ -119,24 +117,20 @@ def test_reasoning_text_content_becomes_the_reasoning() -> None:
     item = reasoning("short summary")
     item["content"] = [{"type": "reasoning_text", "text": "17 is odd, so"}]
     run = full(rollout(output=[item, assistant("Yes.")]))
-    assert texts(run["transcripts"][0])[-1] == (
-        "assistant",
-        [
-            {
-                "type": "reasoning",
-                "reasoning": "17 is odd, so",
-                "summary": "short summary",
-                "signature": None,
-                "redacted": False,
-                "citations": None,
-            },
-            {"type": "text", "text": "Yes.", "citations": None},
-        ],
-    )
-    docent = comparable(
-        nemogym_docent.convert_nemogym_rollout_to_agent_run(rollout(output=[item, assistant("Yes.")]))
-    )
-    assert texts(docent["transcripts"][0])[-1][1][0]["reasoning"] == "short summary"
+    reasoning_part, text_part = run["transcripts"][0]["messages"][-1]["content"]
+    assert reasoning_part["reasoning"] == "17 is odd, so"
+    assert reasoning_part["summary"] == "short summary"
+    assert text_part["text"] == "Yes."
+    docent_run = nemogym_docent.convert_nemogym_rollout_to_agent_run(rollout(output=[item]))
+    assert comparable(docent_run)["transcripts"][0]["messages"][-1]["content"] == [
+        {
+            "type": "reasoning",
+            "reasoning": "short summary",
+            "summary": None,
+            "signature": None,
+            "redacted": False,
+        }
+    ]
 
 
 def test_a_structured_tool_output_is_text_with_placeholders() -> None:
@@ -147,7 +141,8 @@ def test_a_structured_tool_output_is_text_with_placeholders() -> None:
     row = rollout(output=[call("call_1", "screenshot"), call_output("call_1", parts)])
     run = full(row)
     tool = run["transcripts"][0]["messages"][-1]
-    assert tool["content"] == f"Screenshot taken.\n[image: image/png, {len(PNG)} bytes, sha256 {PNG_SHA}]"
+    image = f"[image: image/png, {len(PNG)} bytes, sha256 {PNG_SHA}]"
+    assert tool["content"] == f"Screenshot taken.\n{image}"
     assert loss_kinds(run) == [("response.output[1].output[1]", "media_placeholder")]
     details = run["transcripts"][0]["metadata"]["message_details"][-1]["source_items"][0]
     assert details["content_part_types"] == ["input_text", "input_image"]
@@ -157,7 +152,7 @@ def test_an_output_list_that_is_not_parts_stays_json() -> None:
     row = rollout(output=[call("call_1"), call_output("call_1", [1, {"a": 2}])])
     run = full(row)
     assert run["transcripts"][0]["messages"][-1]["content"] == '[1, {"a": 2}]'
-    assert "losses" not in run["metadata"]["conversion"]
+    assert run["metadata"]["conversion"]["losses"] == []
 
 
 def test_each_judge_exchange_is_a_transcript_in_its_sources_group() -> None:
@@ -166,7 +161,8 @@ def test_each_judge_exchange_is_a_transcript_in_its_sources_group() -> None:
     row = rollout(judge_evaluations=[first, second], expected_answer="Mercury")
     run = full(row)
     main, *judges = run["transcripts"]
-    assert main["name"] == "agent" and main["transcript_group_id"] is None
+    assert main["name"] == "agent"
+    assert main["transcript_group_id"] is None
     assert [transcript["name"] for transcript in judges] == [
         "judge_evaluations[0]",
         "judge_evaluations[1]",
@@ -207,7 +203,8 @@ def test_a_judge_source_that_does_not_convert_stays_raw() -> None:
     row = rollout(judge_evaluations=[judge("Same?", "yes"), broken])
     run = full(row)
     assert len(run["transcripts"]) == 1
-    assert raw_fields(run)["judge_evaluations"][1] == broken
+    kept = raw_fields(run)["judge_evaluations"][1]
+    assert kept == {"responses_create_params": broken["responses_create_params"]}
 
 
 def invocation(
@@ -315,7 +312,9 @@ def test_invocations_that_do_not_convert_stay_raw() -> None:
 
 
 @pytest.mark.skipif(not SPEC_EXAMPLES.is_dir(), reason="../shared/spec is not present")
-@pytest.mark.parametrize("name", ["judge_evaluations", "reward_components", "ng_trajectory_subagents"])
+@pytest.mark.parametrize(
+    "name", ["judge_evaluations", "reward_components", "ng_trajectory_subagents"]
+)
 def test_spec_examples_in_full_detail(name: str) -> None:
     row = json.loads((SPEC_EXAMPLES / f"{name}.json").read_text("utf-8"))
     docent = comparable(nemogym_docent.convert_nemogym_rollout_to_agent_run(copy.deepcopy(row)))

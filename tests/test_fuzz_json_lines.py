@@ -146,3 +146,22 @@ def assert_located(exc: ConversionError, path: Path) -> None:
     assert exc.file == str(path)
     assert exc.line is not None
     assert str(exc).startswith(f"{path}: line {exc.line}: ")
+
+
+@settings(max_examples=examples(100))
+@given(data=jsonl_files())
+def test_full_detail_reads_the_same_lines(jsonl_path: Path, data: bytes) -> None:
+    """Full detail converts a file exactly when the default detail does, or fails at its line."""
+    jsonl_path.write_bytes(data)
+    if near_recursion_limit(data):
+        return
+    assert converted_names(jsonl_path, "full") == converted_names(jsonl_path, "docent")
+
+
+def converted_names(path: Path, detail: str) -> list[str | None] | tuple[int | None, str]:
+    """The names of a file's runs, or where converting it failed."""
+    try:
+        runs = nemogym_docent.convert_nemogym_jsonl_file_to_agent_runs(path, detail=detail)
+    except ConversionError as exc:
+        return exc.line, exc.json_path
+    return [run.name for run in runs]

@@ -9,14 +9,17 @@ reported even when the run did change. So each reported value must either be a d
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from declared_losses import declared_loss, is_empty
+from docent.data_models.agent_run import AgentRun
 from docent.data_models.ingestion_sanity import IngestionSanityReport, check_ingestion_sanity
-from parity import EXAMPLES, FIXTURES, comparable, corpus_files, jsonl_records
+from parity import EXAMPLES, FIXTURES, comparable, corpus_files, jsonl_records, spec_examples
 from strategies import Path
 
 import nemogym_docent
@@ -63,22 +66,30 @@ def perturbed(value: Any) -> Any:
     return ["\u2603"]
 
 
-def run_changes(record: dict[str, Any], path: Path) -> bool:
+def converter(detail: str) -> Callable[[Any], AgentRun]:
+    return functools.partial(nemogym_docent.convert_nemogym_rollout_to_agent_run, detail=detail)
+
+
+def run_changes(record: dict[str, Any], path: Path, detail: str) -> bool:
     """Whether perturbing the value at ``path`` alone changes the record's AgentRun."""
-    before = comparable(nemogym_docent.convert_nemogym_rollout_to_agent_run(record))
+    convert = converter(detail)
+    before = comparable(convert(record))
     changed = copy.deepcopy(record)
     value_at(changed, path[:-1])[path[-1]] = perturbed(value_at(record, path))
     try:
-        after = comparable(nemogym_docent.convert_nemogym_rollout_to_agent_run(changed))
+        after = comparable(convert(changed))
     except ConversionError:
         return True  # the value decides whether the record converts
     return after != before
 
 
 def accepted_records() -> list[dict[str, Any]]:
+    sources = [jsonl_records(path) for path in [EXAMPLES, *sorted(FIXTURES.glob("*.jsonl"))]]
+    sources.extend(jsonl_records(path) for path in corpus_files())
+    sources.append(enumerate(json.loads(path.read_text("utf-8")) for path in spec_examples()))
     records = []
-    for path in [EXAMPLES, *sorted(FIXTURES.glob("*.jsonl")), *corpus_files()]:
-        for _, record in jsonl_records(path):
+    for source in sources:
+        for _, record in source:
             try:
                 nemogym_docent.convert_nemogym_rollout_to_agent_run(record)
             except ConversionError:
@@ -92,11 +103,14 @@ def records() -> list[dict[str, Any]]:
     return accepted_records()
 
 
+@pytest.fixture(scope="module", params=["docent", "full"])
+def detail(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def report(records: list[dict[str, Any]]) -> IngestionSanityReport:
-    return check_ingestion_sanity(
-        records, nemogym_docent.convert_nemogym_rollout_to_agent_run, show_progress=False
-    )
+def report(records: list[dict[str, Any]], detail: str) -> IngestionSanityReport:
+    return check_ingestion_sanity(records, converter(detail), show_progress=False)
 
 
 def test_the_checker_ran_on_real_records(
@@ -111,7 +125,7 @@ def test_the_converter_neither_fails_nor_mutates_nor_varies(report: IngestionSan
 
 
 def test_every_finding_is_a_declared_loss_or_an_unisolated_lead(
-    records: list[dict[str, Any]], report: IngestionSanityReport
+    records: list[dict[str, Any]], report: IngestionSanityReport, detail: str
 ) -> None:
     undeclared = []
     probed: dict[tuple[int, Path], bool] = {}
@@ -120,11 +134,12 @@ def test_every_finding_is_a_declared_loss_or_an_unisolated_lead(
             record = records[example.record_index]
             for text in example.absent_paths or (example.path,):
                 path = parse_checker_path(text)
-                if is_empty(value_at(record, path)) or declared_loss(record, path) is not None:
+                value = value_at(record, path)
+                if is_empty(value) or declared_loss(record, path, detail) is not None:
                     continue
                 key = (example.record_index, path)
                 if key not in probed:
-                    probed[key] = run_changes(record, path)
+                    probed[key] = run_changes(record, path, detail)
                 if not probed[key]:
                     undeclared.append(f"record {example.record_index}: {text} ({finding.kind})")
     assert undeclared == []

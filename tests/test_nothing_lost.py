@@ -17,8 +17,8 @@ from builders import rollout as build_rollout
 from declared_losses import declared_loss, is_empty, is_schema_key
 from docent.data_models.agent_run import AgentRun
 from hypothesis import given, settings
-from parity import EXAMPLES, FIXTURES, corpus_files, jsonl_records
-from strategies import examples, nodes, rollouts
+from parity import EXAMPLES, FIXTURES, corpus_files, jsonl_records, spec_examples
+from strategies import examples, full_rollouts, nodes, rollouts
 
 import nemogym_docent
 from nemogym_docent import ConversionError
@@ -55,18 +55,26 @@ def _scalar_key(value: Any) -> tuple[str, Any]:
 
 def lost_values(
     rollout: dict[str, Any],
-    convert: Callable[
-        [dict[str, Any]], AgentRun
-    ] = nemogym_docent.convert_nemogym_rollout_to_agent_run,
+    convert: Callable[[dict[str, Any]], AgentRun] | None = None,
+    *,
+    detail: str = "docent",
 ) -> list[str]:
     """The paths of the rollout's values that its AgentRun lacks without a declared reason."""
-    found = RunValues(convert(rollout))
+    if convert is None:
+        run = nemogym_docent.convert_nemogym_rollout_to_agent_run(rollout, detail=detail)
+    else:
+        run = convert(rollout)
+    found = RunValues(run)
     lost = []
     for path, value in nodes(rollout):
-        if not path or is_empty(value) or declared_loss(rollout, path) is not None:
+        if not path or is_empty(value) or declared_loss(rollout, path, detail) is not None:
             continue
         key = path[-1]
-        if isinstance(key, str) and not is_schema_key(rollout, path) and not found.has_string(key):
+        if (
+            isinstance(key, str)
+            and not is_schema_key(rollout, path, detail)
+            and not found.has_string(key)
+        ):
             lost.append(f"key {path}")
         if isinstance(value, str):
             if not found.has_string(value):
@@ -82,17 +90,36 @@ def test_generated_rollouts_lose_only_declared_values(rollout: dict[str, Any]) -
     assert lost_values(rollout) == []
 
 
+@settings(max_examples=examples(150))
+@given(full_rollouts())
+def test_generated_rollouts_lose_only_declared_values_in_full_detail(
+    rollout: dict[str, Any],
+) -> None:
+    assert lost_values(rollout, detail="full") == []
+
+
 ACCEPTED_SOURCES = [EXAMPLES, *sorted(FIXTURES.glob("*.jsonl")), *corpus_files()]
 
 
+@pytest.mark.parametrize("detail", ["docent", "full"])
 @pytest.mark.parametrize("path", ACCEPTED_SOURCES, ids=lambda path: path.name)
-def test_real_rollouts_lose_only_declared_values(path: Path) -> None:
+def test_real_rollouts_lose_only_declared_values(path: Path, detail: str) -> None:
     for number, record in jsonl_records(path):
         try:
-            lost = lost_values(record)
+            lost = lost_values(record, detail=detail)
         except ConversionError:
             continue  # refused records are the parity tests' concern
         assert lost == [], f"{path.name} line {number}"
+
+
+@pytest.mark.parametrize("path", spec_examples(), ids=lambda path: path.name)
+def test_spec_examples_lose_only_declared_values_in_full_detail(path: Path) -> None:
+    record = json.loads(path.read_text("utf-8"))
+    try:
+        lost = lost_values(record, detail="full")
+    except ConversionError:
+        pytest.skip("converts only leniently")
+    assert lost == []
 
 
 def test_a_value_the_run_lacks_is_reported() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from docent.data_models.agent_run import AgentRun
 from docent.sdk.integrations import nemogym as docent_nemogym
 from hypothesis import given, settings
 from parity import comparable
-from strategies import Mutation, examples, mutations, rollouts
+from strategies import Mutation, examples, full_rollouts, mutations, rollouts
 
 import nemogym_docent
 from nemogym_docent import ConversionError
@@ -67,3 +68,35 @@ def assert_names_the_fault(exc: ConversionError, mutation: Mutation) -> None:
         or is_within(planted, exc.json_path)
         or (retyped_item is not None and is_within(exc.json_path, retyped_item))
     ), f"{mutation.kind} at {planted!r}, error at {exc.json_path!r}: {exc}"
+
+
+@settings(max_examples=examples(150))
+@given(full_rollouts())
+def test_full_detail_converts_what_docent_converts(rollout: dict[str, Any]) -> None:
+    docent = docent_result(rollout)
+    assert docent is not None, "the generator made a rollout Docent's converter refuses"
+    assert comparable(nemogym_docent.convert_nemogym_rollout_to_agent_run(rollout)) == docent
+    for strict in (True, False):
+        run = nemogym_docent.convert_nemogym_rollout_to_agent_run(
+            rollout, strict=strict, detail="full"
+        )
+        AgentRun.model_validate(run.model_dump())
+        assert run.name == docent["name"]
+        assert run.transcripts[0].name == docent["transcripts"][0]["name"]
+
+
+@settings(max_examples=examples(300))
+@given(mutations())
+def test_full_detail_refuses_exactly_what_docent_detail_refuses(mutation: Mutation) -> None:
+    for strict in (True, False):
+        docent_detail = refusal(mutation.rollout, strict=strict, detail="docent")
+        assert refusal(mutation.rollout, strict=strict, detail="full") == docent_detail
+
+
+def refusal(rollout: Any, **options: Any) -> str | None:
+    """Where converting refuses the rollout (its error's JSON path), or None when it converts."""
+    try:
+        nemogym_docent.convert_nemogym_rollout_to_agent_run(rollout, **options)
+    except ConversionError as exc:
+        return exc.json_path
+    return None

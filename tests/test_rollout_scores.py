@@ -1,4 +1,4 @@
-"""Full detail's scores: NeMo Gym's per-rollout metrics and reward components, and what stays raw."""
+"""Full detail's scores: NeMo Gym's metrics and reward components, and what stays raw."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from nemogym_docent.issues import Issue
 if TYPE_CHECKING:
     from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
     from nemogym_docent.converter import (
+        Detail,
         RecordOrigin,
         convert_nemogym_jsonl_file_to_agent_runs,
         convert_nemogym_rollout_to_agent_run,
@@ -32,11 +33,13 @@ _LAZY = {
     "Verdict": "nemogym_docent.rollout_check",
     "check_nemogym_rollout": "nemogym_docent.rollout_check",
     "RecordOrigin": "nemogym_docent.converter",
+    "Detail": "nemogym_docent.converter",
     "validate_nemogym_rollout": "nemogym_docent.schema_validation",
 }
 
 __all__ = [
     "ConversionError",
+    "Detail",
     "Issue",
     "RecordOrigin",
     "RolloutCheck",

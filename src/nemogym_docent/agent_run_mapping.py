@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from docent.data_models.agent_run import AgentRun
-from docent.data_models.transcript import Transcript
+from docent.data_models.transcript import Transcript, TranscriptGroup
 
 from nemogym_docent.cleaning import drop_empty_values
+from nemogym_docent.full_detail import add_full_detail
 from nemogym_docent.json_paths import JsonPath
 from nemogym_docent.losses import LossKind
 from nemogym_docent.mapping_context import MappingContext
@@ -24,7 +26,7 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
 
     Strict: ``rollout`` is a ``Rollout`` and what JSON Schema cannot state raises
     ``ConversionError``. Lenient: approximations are recorded under
-    ``metadata["conversion"]["losses"]``.
+    ``metadata["conversion"]["losses"]``. Full detail: see ``full_detail``.
     """
     request = rollout.responses_create_params
     input_items: Sequence[Item] = (
@@ -35,6 +37,10 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
     output_items = _flat_output(rollout.response.output, context)
 
     builder = TranscriptBuilder(context)
+    request_fields = dict(request.model_extra or {})
+    response_fields = dict(rollout.response.model_extra or {})
+    if context.full:
+        _add_instructions(builder, request_fields, response_fields)
     builder.add_items(
         input_items, origin="input", json_path=JsonPath("responses_create_params", "input")
     )
@@ -46,7 +52,6 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
             "no messages: responses_create_params.input and response.output are both empty",
         )
 
-    response_fields = rollout.response.model_extra or {}
     agent_name = _agent_name(rollout, context)
     transcript_metadata: dict[str, Any] = {
         "source": drop_empty_values(
@@ -66,16 +71,32 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
     transcript = Transcript(
         name=agent_name, messages=builder.messages, metadata=transcript_metadata
     )
-    metadata = drop_empty_values(_run_metadata(rollout))
+    metadata = drop_empty_values(_run_metadata(rollout, request_fields, response_fields))
     name = _run_name(rollout, agent_name, context)
-    if not context.strict:
+    transcripts, groups = [transcript], list[TranscriptGroup]()
+    if context.full:
+        transcripts, groups = add_full_detail(rollout, transcript, metadata, context)
+    if context.full or not context.strict:
         losses = [loss.as_loss() for loss in context.losses]
-        metadata["conversion"] = {"mode": "lenient", "losses": losses}
-    return AgentRun(
-        name=name,
-        transcripts=[transcript],
-        metadata=metadata,
-    )
+        metadata["conversion"] = {
+            "mode": "strict" if context.strict else "lenient",
+            **({"detail": "full"} if context.full else {}),
+            "losses": losses,
+        }
+    return AgentRun(name=name, transcripts=transcripts, transcript_groups=groups, metadata=metadata)
+
+
+def _add_instructions(
+    builder: TranscriptBuilder, request_fields: dict[str, Any], response_fields: dict[str, Any]
+) -> None:
+    """Full detail: the instructions become the first message and leave the request's metadata,
+    and so does the response's copy of them."""
+    instructions = request_fields.get("instructions")
+    if isinstance(instructions, str) and instructions:
+        builder.add_instructions(instructions)
+        del request_fields["instructions"]
+        if response_fields.get("instructions") == instructions:
+            del response_fields["instructions"]
 
 
 def _flat_output(
@@ -106,23 +127,41 @@ def _agent_name(rollout: NemoGymRollout, context: MappingContext) -> str:
 def _run_name(rollout: NemoGymRollout, agent_name: str, context: MappingContext) -> str:
     task, repeat = given(rollout.ng_task_index), given(rollout.ng_rollout_index)
     if task is not None and repeat is not None:
-        return f"{agent_name}/task/{task}/rollout/{repeat}"
+        name = f"{agent_name}/task/{_index_text(task)}/rollout/{_index_text(repeat)}"
+        for key, index in (("_ng_task_index", task), ("_ng_rollout_index", repeat)):
+            if type(index) is not int:  # lenient only: the strict profile wants integers
+                shown = _index_text(index)
+                context.refuse_or_record(
+                    key,
+                    LossKind.NON_INTEGER_INDEX,
+                    f"not an integer; kept as given, shown as {shown!r} in the run's name",
+                )
+        return name
     line = context.origin.line
     if line is not None:
         name = f"{agent_name}/line/{line}"
     else:
-        name = f"{agent_name}/task/{_or_unknown(task)}/rollout/{_or_unknown(repeat)}"
+        name = f"{agent_name}/task/{_index_text(task)}/rollout/{_index_text(repeat)}"
     for key, value in (("_ng_task_index", task), ("_ng_rollout_index", repeat)):
         if value is None:
             context.record(key, LossKind.MISSING_IDENTITY, f"absent; the run is named {name!r}")
     return name
 
 
-def _or_unknown(index: int | None) -> str:
-    return "?" if index is None else str(index)
+def _index_text(index: Any) -> str:
+    """An index as the run's name shows it: ``?`` when absent, its JSON text when not a string."""
+    if index is None:
+        return "?"
+    if isinstance(index, str):
+        return index
+    if type(index) is int:
+        return str(index)
+    return json.dumps(index, sort_keys=True)
 
 
-def _run_metadata(rollout: NemoGymRollout) -> dict[str, Any]:
+def _run_metadata(
+    rollout: NemoGymRollout, request_fields: dict[str, Any], response_fields: dict[str, Any]
+) -> dict[str, Any]:
     benchmark_fields = {
         key: value for key, value in (rollout.model_extra or {}).items() if value is not None
     }
@@ -136,8 +175,8 @@ def _run_metadata(rollout: NemoGymRollout) -> dict[str, Any]:
         "source": {
             "schema": SOURCE_SCHEMA,
             "rollout_non_trace": {
-                "request": rollout.responses_create_params.model_extra,
-                "response": rollout.response.model_extra,
+                "request": request_fields,
+                "response": response_fields,
                 "benchmark_fields": benchmark_fields,
             },
         },

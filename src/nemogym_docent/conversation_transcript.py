@@ -8,6 +8,7 @@ and stays in the raw metadata; its approximations are recorded only when it conv
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 from nemogym_docent.cleaning import drop_empty_values
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_paths import JsonPath
-from nemogym_docent.losses import LossLog
+from nemogym_docent.mapping_context import MappingContext
 from nemogym_docent.models import Item, Message, Response, ResponsesCreateParams
 from nemogym_docent.transcript_mapping import TranscriptBuilder
 
@@ -33,7 +34,7 @@ def exchange_transcript(
     name: str,
     schema: str,
     metadata: dict[str, Any],
-    losses: LossLog,
+    context: MappingContext,
 ) -> Transcript | None:
     """A Responses API request and its response (which may be null) as one transcript.
 
@@ -72,7 +73,7 @@ def exchange_transcript(
         ],
         name=name,
         metadata={"source": source, **metadata},
-        losses=losses,
+        context=context,
     )
 
 
@@ -82,7 +83,7 @@ def conversation_transcript(
     json_path: JsonPath,
     name: str,
     metadata: dict[str, Any],
-    losses: LossLog,
+    context: MappingContext,
 ) -> Transcript | None:
     """A model-visible history (a list of input items) as one transcript."""
     if not isinstance(conversation, list):
@@ -91,7 +92,7 @@ def conversation_transcript(
         items = ResponsesCreateParams.model_validate({"input": conversation}).input
     except (ValidationError, RecursionError):
         return None
-    return _transcript([(items, "input", json_path)], name=name, metadata=metadata, losses=losses)
+    return _transcript([(items, "input", json_path)], name=name, metadata=metadata, context=context)
 
 
 def _transcript(
@@ -99,10 +100,10 @@ def _transcript(
     *,
     name: str,
     metadata: dict[str, Any],
-    losses: LossLog,
+    context: MappingContext,
 ) -> Transcript | None:
-    own_losses = LossLog()
-    builder = TranscriptBuilder(own_losses)
+    own = MappingContext(dataclasses.replace(context.options, strict=False), context.origin)
+    builder = TranscriptBuilder(own)
     try:
         for items, origin, json_path in item_lists:
             builder.add_items(items, origin=origin, json_path=json_path)  # type: ignore[arg-type]
@@ -114,7 +115,7 @@ def _transcript(
         transcript = Transcript(name=name, messages=builder.messages, metadata=cleaned)
     except (ConversionError, ValidationError, RecursionError):
         return None
-    losses.entries.extend(own_losses.entries)
+    context.losses.extend(own.losses)
     transcript.created_at = created_at(transcript)
     return transcript
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from docent.data_models.agent_run import AgentRun
 from pydantic import ValidationError
@@ -21,12 +21,25 @@ from nemogym_docent.json_paths import json_type_name
 from nemogym_docent.mapping_context import MappingContext
 from nemogym_docent.models import NemoGymRollout, StrictRollout
 
+Detail = Literal["docent", "full"]
+"""How much of a rollout a run shows: ``"docent"`` as Docent's converter, or ``"full"``."""
+
 
 @dataclass(frozen=True)
 class ConversionOptions:
-    """How to convert: ``strict`` refuses what Docent's converter refuses; lenient approximates."""
+    """How to convert: ``strict`` refuses what Docent's converter refuses; lenient approximates.
+
+    ``detail="docent"`` lays the run out exactly as Docent's converter does; ``"full"`` adds
+    every metric as a score, the instructions, reasoning text, structured tool outputs, and the
+    judges' and subagents' conversations as transcripts (docs/full-detail.md).
+    """
 
     strict: bool = True
+    detail: Detail = "docent"
+
+    def __post_init__(self) -> None:
+        if self.detail not in get_args(Detail):
+            raise ValueError(f"detail must be 'docent' or 'full', not {self.detail!r}")
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,11 @@ class RecordOrigin:
 
 
 def convert_nemogym_rollout_to_agent_run(
-    rollout: dict[str, Any], *, strict: bool = True, origin: RecordOrigin | None = None
+    rollout: dict[str, Any],
+    *,
+    strict: bool = True,
+    detail: Detail = "docent",
+    origin: RecordOrigin | None = None,
 ) -> AgentRun:
     """Convert one parsed rollout.
 
@@ -46,9 +63,11 @@ def convert_nemogym_rollout_to_agent_run(
     anything else raises ``ConversionError``. ``strict=False`` also converts the rest of NeMo
     Gym's format, approximating what Docent cannot store and recording each approximation in
     ``metadata["conversion"]["losses"]``; a rollout that converts strictly converts the same way.
-    ``origin`` (file stem, line) names the run of a rollout that lacks its identity keys.
+    ``detail="full"`` shows what Docent's converter leaves out (see ``ConversionOptions``); a
+    rollout converts at either detail or at neither. ``origin`` (file stem, line) names the run
+    of a rollout that lacks its identity keys.
     """
-    options = ConversionOptions(strict=strict)
+    options = ConversionOptions(strict=strict, detail=detail)
     where = origin or RecordOrigin()
     if strict:
         return convert_strictly(rollout, options, where)
@@ -107,7 +126,7 @@ def _converting(rollout: Any) -> Iterator[dict[str, Any]]:
 
 
 def iter_nemogym_jsonl_file_to_agent_runs(
-    file_path: str | Path, *, strict: bool = True
+    file_path: str | Path, *, strict: bool = True, detail: Detail = "docent"
 ) -> Iterator[AgentRun]:
     """Convert a JSONL export line by line (blank lines skipped), holding one line at a time."""
     path = Path(file_path)
@@ -119,14 +138,14 @@ def iter_nemogym_jsonl_file_to_agent_runs(
         for line, value in iter_json_lines(stream, str(path)):
             try:
                 yield convert_nemogym_rollout_to_agent_run(
-                    value, strict=strict, origin=RecordOrigin(path.stem, line)
+                    value, strict=strict, detail=detail, origin=RecordOrigin(path.stem, line)
                 )
             except ConversionError as exc:
                 raise exc.at(path, line) from exc
 
 
 def convert_nemogym_jsonl_file_to_agent_runs(
-    file_path: str | Path, *, strict: bool = True
+    file_path: str | Path, *, strict: bool = True, detail: Detail = "docent"
 ) -> list[AgentRun]:
     """Convert a whole JSONL export to a list of AgentRuns (see the iterator for large files).
 
@@ -134,7 +153,8 @@ def convert_nemogym_jsonl_file_to_agent_runs(
     cycles, and rescanning the growing list took half of the time on large files.
     """
     with _cyclic_gc_paused():
-        return list(iter_nemogym_jsonl_file_to_agent_runs(file_path, strict=strict))
+        runs = iter_nemogym_jsonl_file_to_agent_runs(file_path, strict=strict, detail=detail)
+        return list(runs)
 
 
 @contextmanager

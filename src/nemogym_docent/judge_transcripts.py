@@ -18,7 +18,7 @@ from docent.data_models.transcript import Transcript, TranscriptGroup
 
 from nemogym_docent.conversation_transcript import exchange_transcript
 from nemogym_docent.json_paths import JsonPath, render_json_path
-from nemogym_docent.losses import LossLog
+from nemogym_docent.mapping_context import MappingContext
 
 JUDGE_SCHEMA = "nemo_gym_judge_exchange"
 REQUEST = "responses_create_params"
@@ -42,7 +42,7 @@ class JudgeTranscripts:
 def judge_transcripts(
     fields: Mapping[str, Any],
     *,
-    losses: LossLog,
+    context: MappingContext,
     at: tuple[str, ...] = (),
     parent_group: TranscriptGroup | None = None,
 ) -> JudgeTranscripts:
@@ -58,7 +58,7 @@ def judge_transcripts(
             parent_transcript_group_id=None if parent_group is None else parent_group.id,
             metadata={"source": render_json_path((*at, key))},
         )
-        converted = _convert(exchanges, at=at, group=group, losses=losses)
+        converted = _convert(exchanges, at=at, group=group, context=context)
         if converted is None:
             continue
         result.transcripts.extend(converted)
@@ -73,7 +73,9 @@ def judge_transcripts(
             parent_transcript_group_id=None if parent_group is None else parent_group.id,
             metadata={"source": render_json_path((*at, DELEGATED))},
         )
-        inner = judge_transcripts(delegated, losses=losses, at=(*at, DELEGATED), parent_group=group)
+        inner = judge_transcripts(
+            delegated, context=context, at=(*at, DELEGATED), parent_group=group
+        )
         if inner.transcripts:
             result.remaining_fields[DELEGATED] = inner.remaining_fields
             result.transcripts.extend(inner.transcripts)
@@ -136,9 +138,9 @@ def _convert(
     *,
     at: tuple[str, ...],
     group: TranscriptGroup,
-    losses: LossLog,
+    context: MappingContext,
 ) -> list[Transcript] | None:
-    own_losses = LossLog()
+    staged = MappingContext(context.options, context.origin)
     transcripts = []
     for exchange in exchanges:
         path = (*at, *exchange.path)
@@ -150,11 +152,11 @@ def _convert(
             name=render_json_path(path),
             schema=JUDGE_SCHEMA,
             metadata={"judge": exchange.judge},
-            losses=own_losses,
+            context=staged,
         )
         if transcript is None:
             return None
         transcript.transcript_group_id = group.id
         transcripts.append(transcript)
-    losses.entries.extend(own_losses.entries)
+    context.losses.extend(staged.losses)
     return transcripts

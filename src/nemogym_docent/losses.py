@@ -17,3 +17,6 @@ class LossKind(StrEnum):
     SNAPSHOTS_DROPPED = "snapshots_dropped"
     TRAINING_FIELDS_DROPPED = "training_fields_dropped"
     NO_MESSAGES = "no_messages"
+    TOKEN_ONLY_ITEM = "token_only_item"
+    EMPTY_CALL_ID = "empty_call_id"
+    NON_INTEGER_INDEX = "non_integer_index"

@@ -26,6 +26,11 @@ class MappingContext:
         """Whether a rule beyond the schemas refuses the rollout instead of approximating."""
         return self.options.strict
 
+    @property
+    def full(self) -> bool:
+        """Whether the run shows what Docent's converter leaves out (``detail="full"``)."""
+        return self.options.detail == "full"
+
     def refuse_or_record(self, json_path: JsonPath | str, kind: LossKind, message: str) -> None:
         """Refuse the rollout (strict) or record the approximation (lenient)."""
         if self.options.strict:
@@ -33,5 +38,5 @@ class MappingContext:
         self.record(json_path, kind, message)
 
     def record(self, json_path: JsonPath | str, kind: LossKind, message: str) -> None:
-        """Record an approximation that only the lenient mode's input can need."""
+        """Record an approximation that only the lenient mode's input (or full detail) needs."""
         self.losses.append(Issue(str(json_path), message, kind.value))

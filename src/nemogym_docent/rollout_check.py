@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from docent.data_models.agent_run import AgentRun
+
 from nemogym_docent.converter import (
     ConversionOptions,
+    Detail,
     RecordOrigin,
     convert_leniently,
     convert_strictly,
@@ -37,32 +40,41 @@ class RolloutCheck:
     lenient_issues: list[Issue] = field(default_factory=list)
     """Every reason the lenient mode refuses it (empty unless ``NOT_A_ROLLOUT``)."""
     losses: list[Issue] = field(default_factory=list)
-    """The lenient mode's approximations (``LENIENT_ONLY`` only), each with its ``loss_kind``."""
+    """The approximations of the conversion (``LENIENT_ONLY``, or full detail), each with its
+    ``loss_kind``."""
 
     def issues(self, *, strict: bool = True) -> list[Issue]:
         """Why the given mode refuses the record."""
         return self.strict_issues if strict else self.lenient_issues
 
 
-def check_nemogym_rollout(rollout: Any, *, origin: RecordOrigin | None = None) -> RolloutCheck:
+def check_nemogym_rollout(
+    rollout: Any, *, detail: Detail = "docent", origin: RecordOrigin | None = None
+) -> RolloutCheck:
     """Check one record in both modes, listing every schema violation where a mode refuses it.
 
     Each mode validates the record once: the generated models decide, and ``jsonschema`` is
-    asked only to explain a refusal.
+    asked only to explain a refusal. The verdict is the same at either ``detail``; with
+    ``detail="full"``, ``losses`` are full detail's (a ``STRICT`` record may have some too).
     """
-    options, where = ConversionOptions(), origin or RecordOrigin()
+    options, where = ConversionOptions(detail=detail), origin or RecordOrigin()
     try:
-        convert_strictly(rollout, options, where)
+        strict_run = convert_strictly(rollout, options, where)
     except ConversionError as exc:
         strict_issues = list(exc.issues)
     else:
-        return RolloutCheck(Verdict.STRICT)
+        return RolloutCheck(Verdict.STRICT, losses=_losses(strict_run))
     try:
         run = convert_leniently(rollout, options, where)
     except ConversionError as exc:
         return RolloutCheck(Verdict.NOT_A_ROLLOUT, strict_issues, list(exc.issues))
-    losses = [
+    return RolloutCheck(Verdict.LENIENT_ONLY, strict_issues, losses=_losses(run))
+
+
+def _losses(run: AgentRun) -> list[Issue]:
+    """The approximations a run declares (none for a strict run at Docent's detail)."""
+    conversion = run.metadata.get("conversion", {})
+    return [
         Issue(loss["json_path"], loss["message"], loss["kind"])
-        for loss in run.metadata["conversion"]["losses"]
+        for loss in conversion.get("losses", [])
     ]
-    return RolloutCheck(Verdict.LENIENT_ONLY, strict_issues, losses=losses)

@@ -22,7 +22,7 @@ from docent.data_models.transcript import Transcript, TranscriptGroup
 
 from nemogym_docent.conversation_transcript import conversation_transcript
 from nemogym_docent.json_paths import JsonPath
-from nemogym_docent.losses import LossLog
+from nemogym_docent.mapping_context import MappingContext
 
 TRAJECTORY = "ng_trajectory"
 INVOCATION_SCHEMA = "ng_trajectory_invocation"
@@ -48,7 +48,7 @@ class _Converted:
 
 
 def trajectory_transcripts(
-    trajectory: Any, main_messages: Sequence[ChatMessage], *, losses: LossLog
+    trajectory: Any, main_messages: Sequence[ChatMessage], *, context: MappingContext
 ) -> TrajectoryTranscripts:
     """Convert the invocations of a rollout's ``ng_trajectory`` field."""
     result = TrajectoryTranscripts(trajectory)
@@ -56,7 +56,7 @@ def trajectory_transcripts(
         invocations := trajectory.get("invocations"), list
     ):
         return result
-    own_losses = LossLog()
+    staged = MappingContext(context.options, context.origin)
     converted: list[_Converted] = []
     main_index: int | None = None
     main_key = _messages_key(main_messages)
@@ -70,7 +70,7 @@ def trajectory_transcripts(
             json_path=JsonPath(TRAJECTORY, "invocations", index, "conversation"),
             name=invocation_id or f"{TRAJECTORY}.invocations[{index}]",
             metadata={"source": {"schema": INVOCATION_SCHEMA}, "invocation": facts},
-            losses=own_losses,
+            context=staged,
         )
         if transcript is None:
             continue
@@ -82,7 +82,7 @@ def trajectory_transcripts(
         converted.append(_Converted(index, invocation_id, parent_id, transcript, facts))
     if main_index is None and not converted:
         return result
-    losses.entries.extend(own_losses.entries)
+    context.losses.extend(staged.losses)
     moved = {item.index for item in converted} | ({main_index} if main_index is not None else set())
     result.remaining_trajectory = {
         **trajectory,

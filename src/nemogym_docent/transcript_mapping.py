@@ -3,14 +3,15 @@
 An assistant message, a reasoning item and a call gather into the current assistant turn; a
 non-assistant message, a call's output or the end of a list emits the turn. In strict mode the
 mapping checks what JSON Schema cannot state and raises ``ConversionError``; in lenient mode it
-approximates instead and records each loss.
+approximates instead and records each loss. Full detail also shows the instructions, reasoning
+text and a tool output's parts.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from docent.data_models.chat import (
     AssistantMessage,
@@ -22,8 +23,10 @@ from docent.data_models.chat import (
     ToolMessage,
     UserMessage,
 )
+from pydantic import Field, TypeAdapter, ValidationError
 
 from nemogym_docent.cleaning import drop_empty_values, set_unless_empty
+from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import loads
 from nemogym_docent.json_paths import JsonPath, json_type_name
 from nemogym_docent.losses import LossKind
@@ -64,6 +67,7 @@ class TranscriptBuilder:
         self.details: list[Detail] = []
         self._context = context
         self._tool_names: dict[str, str] = {}
+        self._unanswered_empty_ids: list[str] = []
         self._turn: _AssistantTurn | None = None
 
     def add_items(self, items: Sequence[Item], *, origin: Origin, json_path: JsonPath) -> None:
@@ -83,6 +87,11 @@ class TranscriptBuilder:
             else:
                 self._add_other_call(item, origin, item_path)
         self._emit_turn(origin)
+
+    def add_instructions(self, instructions: str) -> None:
+        """Full detail: the request's ``instructions`` as the first system message."""
+        detail: Detail = {"origin": "input", "source_item_type": "instructions"}
+        self._emit(SystemMessage(content=instructions), "input", [detail])
 
     def _current_turn(self) -> _AssistantTurn:
         if self._turn is None:
@@ -107,22 +116,40 @@ class TranscriptBuilder:
             self._turn = None
 
     def _add_message(self, item: Message, origin: Origin, item_path: JsonPath) -> None:
-        text, content_detail = self._message_text(item.content, item_path / "content")
+        role = given(item.role)
+        content: str | Sequence[MessageContentPart] | None = given(item.content)
+        if role is None or content is None:
+            self._add_token_only_item(item, item_path)
+            return
+        text, content_detail = self._message_text(content, item_path / "content")
         detail = _item_detail(item, "message", origin)
         detail.update(content_detail)
-        if item.role == "assistant":
+        if role == "assistant":
             turn = self._current_turn()
             turn.texts.append(text)
             turn.source_items.append(detail)
             return
         self._emit_turn(origin)
-        if item.role == "user":
+        if role == "user":
             message: ChatMessage = UserMessage(content=text)
         else:
             message = SystemMessage(content=text)
-            if item.role == "developer":
+            if role == "developer":
                 detail["original_role"] = "developer"
         self._emit(message, origin, [detail])
+
+    def _add_token_only_item(self, item: Message, item_path: JsonPath) -> None:
+        """A message without role and content, holding only a model call's tokens (lenient)."""
+        role, tokens = given(item.role), given(item.generation_token_ids)
+        if role is not None or given(item.content) is not None or tokens is None:
+            missing = "role" if role is None else "content"
+            raise ConversionError("is required", json_path=str(item_path / missing))
+        count = len(tokens) if isinstance(tokens, list) else 0
+        self._context.refuse_or_record(
+            item_path,
+            LossKind.TOKEN_ONLY_ITEM,
+            f"a model call that produced only tokens ({count} generated, no content) left out",
+        )
 
     def _message_text(
         self, content: str | Sequence[MessageContentPart], json_path: JsonPath
@@ -176,27 +203,40 @@ class TranscriptBuilder:
                     reasoning=text, summary=summary or None, signature=signature, redacted=True
                 )
             )
+        elif self._context.full and (text := _reasoning_content_text(given(item.content))):
+            turn.reasonings.append(ContentReasoning(reasoning=text, summary=summary or None))
         else:
             turn.reasonings.append(summary)
         detail = _item_detail(item, "reasoning", origin)
         set_unless_empty(detail, "summary_item_types", [part.type for part in item.summary])
+        content_parts = given(item.content)
+        if self._context.full and isinstance(content_parts, list):
+            content_types = [part.get("type") for part in content_parts if isinstance(part, dict)]
+            set_unless_empty(detail, "content_part_types", content_types)
         turn.source_items.append(detail)
 
     def _add_function_call(self, item: FunctionCall, origin: Origin, item_path: JsonPath) -> None:
         arguments, problem = _parse_arguments(item.arguments)
-        tool_call = ToolCall(
-            id=item.call_id, function=item.name, arguments=arguments, type="function"
-        )
+        call_id = item.call_id
+        if not call_id:  # lenient only: the strict profile refuses an empty call_id
+            call_id = str(item_path)
+            self._context.refuse_or_record(
+                item_path / "call_id",
+                LossKind.EMPTY_CALL_ID,
+                f"empty; the call is named {call_id!r}",
+            )
+            self._unanswered_empty_ids.append(call_id)
+        tool_call = ToolCall(id=call_id, function=item.name, arguments=arguments, type="function")
         if problem is not None:
             self._context.refuse_or_record(
                 item_path / "arguments", LossKind.UNPARSED_ARGUMENTS, problem
             )
             tool_call.parse_error = problem
-        self._tool_names[item.call_id] = item.name
+        self._tool_names[call_id] = item.name
         turn = self._current_turn()
         turn.tool_calls.append(tool_call)
         detail = _item_detail(item, "function_call", origin)
-        detail.update(call_id=item.call_id, tool_name=item.name)
+        detail.update(call_id=call_id, tool_name=item.name)
         set_unless_empty(detail, "raw_arguments", item.arguments)
         turn.source_items.append(detail)
 
@@ -204,10 +244,39 @@ class TranscriptBuilder:
         self, item: FunctionCallOutput, origin: Origin, item_path: JsonPath
     ) -> None:
         output = item.output
-        content = output if isinstance(output, str) else json.dumps(output, sort_keys=True)
         detail = _item_detail(item, "function_call_output", origin)
-        detail["call_id"] = item.call_id
-        self._add_tool_result(item.call_id, content, detail, origin, item_path)
+        parts = _output_parts(output) if self._context.full else None
+        if parts is not None:
+            content = self._parts_text(parts, item_path / "output")
+            detail["content_part_types"] = [part.type for part in parts]
+        else:
+            content = output if isinstance(output, str) else json.dumps(output, sort_keys=True)
+        call_id = item.call_id
+        if not call_id and self._unanswered_empty_ids:  # lenient only, as for calls
+            call_id = self._unanswered_empty_ids.pop(0)
+            self._context.refuse_or_record(
+                item_path / "call_id",
+                LossKind.EMPTY_CALL_ID,
+                f"empty; taken as the answer to the first unanswered call without one, {call_id!r}",
+            )
+        set_unless_empty(detail, "call_id", call_id)
+        self._add_tool_result(call_id, content, detail, origin, item_path)
+
+    def _parts_text(self, parts: list[OutputPart], json_path: JsonPath) -> str:
+        """Full detail: a tool output's parts as lines of text, media as placeholders."""
+        lines = []
+        for index, part in enumerate(parts):
+            if isinstance(part, InputText):
+                lines.append(part.text)
+                continue
+            shown = _media_placeholder(part)
+            lines.append(shown)
+            self._context.record(
+                json_path / index,
+                LossKind.MEDIA_PLACEHOLDER,
+                f"{part.type} replaced by the text {shown}",
+            )
+        return "\n".join(lines)
 
     def _add_tool_result(
         self, call_id: str, content: str, detail: Detail, origin: Origin, item_path: JsonPath
@@ -309,6 +378,22 @@ def _media_placeholder(part: InputImage | InputFile | InputVideo) -> str:
     if isinstance(video, Mapping):
         video = video.get("url")
     return placeholder("video", url=video if isinstance(video, str) else None)
+
+
+OutputPart = InputText | InputImage | InputFile
+_OUTPUT_PARTS: TypeAdapter[list[OutputPart]] = TypeAdapter(
+    list[Annotated[OutputPart, Field(discriminator="type")]]
+)
+
+
+def _output_parts(output: Any) -> list[OutputPart] | None:
+    """A tool output given as a non-empty list of text, image and file parts, or None."""
+    if not isinstance(output, list) or not output:
+        return None
+    try:
+        return _OUTPUT_PARTS.validate_python(output)
+    except ValidationError:
+        return None
 
 
 def _reasoning_content_text(content: Any) -> str:

@@ -92,195 +92,6 @@ class TextPart(StrictModel):
     """
 
 
-class McpCall(StrictModel):
-    """
-    A call to a tool on an MCP server. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["mcp_call"]
-    name: str
-    arguments: str
-    """
-    The arguments as JSON text.
-    """
-    id: Any | MISSING = MISSING
-    server_label: Any | MISSING = MISSING
-    status: Any | MISSING = MISSING
-    output: Any | MISSING = MISSING
-    """
-    The tool's output.
-    """
-    error: Any | MISSING = MISSING
-    """
-    The error, if the call failed.
-    """
-    approval_request_id: Any | MISSING = MISSING
-
-
-class McpListTools(StrictModel):
-    """
-    The tools an MCP server lists. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["mcp_list_tools"]
-    tools: list[Any] | MISSING = MISSING
-    id: Any | MISSING = MISSING
-    server_label: Any | MISSING = MISSING
-    error: Any | MISSING = MISSING
-
-
-class McpApprovalRequest(StrictModel):
-    """
-    A request to approve an MCP tool call. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["mcp_approval_request"]
-    name: str
-    arguments: str
-    id: Any | MISSING = MISSING
-    server_label: Any | MISSING = MISSING
-
-
-class McpApprovalResponse(StrictModel):
-    """
-    The answer to an MCP approval request. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["mcp_approval_response"]
-    approval_request_id: str
-    approve: bool
-    id: Any | MISSING = MISSING
-    reason: Any | MISSING = MISSING
-
-
-class CustomToolCall(StrictModel):
-    """
-    A call to a custom (free-form input) tool. Lenient mode only: a tool call whose arguments are {input}. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["custom_tool_call"]
-    call_id: str
-    name: str
-    input: str
-    id: Any | MISSING = MISSING
-
-
-class CustomToolCallOutput(StrictModel):
-    """
-    The output of a custom tool call. Lenient mode only: a tool message. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["custom_tool_call_output"]
-    call_id: str
-    output: Any
-    """
-    A string or a list of content parts.
-    """
-    id: Any | MISSING = MISSING
-
-
-class ComputerCall(StrictModel):
-    """
-    A computer-use action. Lenient mode only: a tool call 'computer' with the action as arguments. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["computer_call"]
-    id: str
-    call_id: str
-    action: dict[str, Any]
-    pending_safety_checks: list[Any]
-    status: Any
-
-
-class ComputerCallOutput(StrictModel):
-    """
-    The screenshot after a computer-use action. Lenient mode only: a tool message with a placeholder for the image. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["computer_call_output"]
-    call_id: str
-    output: dict[str, Any]
-    id: Any | MISSING = MISSING
-    acknowledged_safety_checks: Any | MISSING = MISSING
-    status: Any | MISSING = MISSING
-
-
-class LocalShellCall(StrictModel):
-    """
-    A local shell command. Lenient mode only: a tool call 'local_shell' with the action as arguments. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["local_shell_call"]
-    id: str
-    call_id: str
-    action: dict[str, Any]
-    status: Any
-
-
-class LocalShellCallOutput(StrictModel):
-    """
-    The output of a local shell command; its id is the call's call_id. Lenient mode only: a tool message. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["local_shell_call_output"]
-    id: str
-    output: str
-    status: Any | MISSING = MISSING
-
-
-class WebSearchCall(StrictModel):
-    """
-    A hosted web search. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["web_search_call"]
-    id: str
-    action: Any
-    """
-    The search action (query, sources, ...).
-    """
-    status: Any
-
-
-class FileSearchCall(StrictModel):
-    """
-    A hosted file search. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["file_search_call"]
-    id: str
-    queries: list[str]
-    status: Any
-    results: Any | MISSING = MISSING
-
-
-class CodeInterpreterCall(StrictModel):
-    """
-    A hosted code interpreter run. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["code_interpreter_call"]
-    id: str
-    container_id: str
-    status: Any
-    code: Any | MISSING = MISSING
-    outputs: Any | MISSING = MISSING
-
-
-class ImageGenerationCall(StrictModel):
-    """
-    A hosted image generation. Lenient mode only: shown as a tool call with its result. The image becomes a placeholder. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
-    """
-
-    type: Literal["image_generation_call"]
-    id: str
-    status: Any
-    result: str | None | MISSING = MISSING
-    """
-    The image, base64.
-    """
-
-
 class EmptyValue1(RootModel[float]):
     root: Annotated[float, Field(ge=0.0, le=0.0, title="EmptyValue")]
     """
@@ -314,7 +125,7 @@ class EmptyObject(StrictModel):
 
 class TrainingFields(StrictModel):
     """
-    Token fields NeMo Gym writes on items for training (prompt_token_ids, generation_token_ids and generation_log_probs come as a set). Not converted: the lenient mode declares them as a loss; the strict profile ignores them, as Docent's converter does.
+    Token fields NeMo Gym writes on items for training (prompt_token_ids, generation_token_ids and generation_log_probs come as a set), on any item. Not converted: the lenient mode declares them as a loss; the strict profile ignores them, as Docent's converter does.
     """
 
     prompt_token_ids: Any | MISSING = MISSING
@@ -368,9 +179,9 @@ class FunctionCall(TrainingFields):
     """
 
     type: Literal["function_call"]
-    call_id: Annotated[JsonString, Field(min_length=1, title="NonEmptyString")]
+    call_id: str
     """
-    Identifier that a later function_call_output names.
+    Identifier that a later function_call_output names. May be empty in the lenient mode only (NeMo Gym keeps what the model gave): such a call is named after its JSON path, an output without one answers the first unanswered call without one, and the loss empty_call_id is declared.
     """
     name: Annotated[JsonString, Field(min_length=1, title="NonEmptyString")]
     """
@@ -384,15 +195,15 @@ class FunctionCall(TrainingFields):
     status: Any | MISSING = MISSING
 
 
-class FunctionCallOutput(StrictModel):
+class FunctionCallOutput(TrainingFields):
     """
     The result of a function call; becomes a Docent tool message. Its call_id must name a function_call met earlier in the rollout (input first, then output), a rule checked when converting. Keys other than those listed are accepted and not kept.
     """
 
     type: Literal["function_call_output"]
-    call_id: Annotated[JsonString, Field(min_length=1, title="NonEmptyString")]
+    call_id: str
     """
-    The call_id of the function_call answered.
+    The call_id of the function_call answered. May be empty in the lenient mode only (NeMo Gym keeps what the model gave): such a call is named after its JSON path, an output without one answers the first unanswered call without one, and the loss empty_call_id is declared.
     """
     output: Any
     """
@@ -424,6 +235,217 @@ class Reasoning(TrainingFields):
     status: Any | MISSING = MISSING
 
 
+class McpCall(TrainingFields):
+    """
+    A call to a tool on an MCP server. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["mcp_call"]
+    name: str
+    arguments: str
+    """
+    The arguments as JSON text.
+    """
+    id: Any | MISSING = MISSING
+    server_label: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
+    output: Any | MISSING = MISSING
+    """
+    The tool's output.
+    """
+    error: Any | MISSING = MISSING
+    """
+    The error, if the call failed.
+    """
+    approval_request_id: Any | MISSING = MISSING
+
+
+class McpListTools(TrainingFields):
+    """
+    The tools an MCP server lists. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["mcp_list_tools"]
+    tools: list[Any] | MISSING = MISSING
+    id: Any | MISSING = MISSING
+    server_label: Any | MISSING = MISSING
+    error: Any | MISSING = MISSING
+
+
+class McpApprovalRequest(TrainingFields):
+    """
+    A request to approve an MCP tool call. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["mcp_approval_request"]
+    name: str
+    arguments: str
+    id: Any | MISSING = MISSING
+    server_label: Any | MISSING = MISSING
+
+
+class McpApprovalResponse(TrainingFields):
+    """
+    The answer to an MCP approval request. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["mcp_approval_response"]
+    approval_request_id: str
+    approve: bool
+    id: Any | MISSING = MISSING
+    reason: Any | MISSING = MISSING
+
+
+class CustomToolCall(TrainingFields):
+    """
+    A call to a custom (free-form input) tool. Lenient mode only: a tool call whose arguments are {input}. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["custom_tool_call"]
+    call_id: str
+    name: str
+    input: str
+    id: Any | MISSING = MISSING
+
+
+class CustomToolCallOutput(TrainingFields):
+    """
+    The output of a custom tool call. Lenient mode only: a tool message. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["custom_tool_call_output"]
+    call_id: str
+    output: Any
+    """
+    A string or a list of content parts.
+    """
+    id: Any | MISSING = MISSING
+
+
+class ComputerCall(TrainingFields):
+    """
+    A computer-use action. Lenient mode only: a tool call 'computer' with the action as arguments. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["computer_call"]
+    id: str
+    call_id: str
+    action: dict[str, Any]
+    pending_safety_checks: list[Any]
+    status: Any
+
+
+class ComputerCallOutput(TrainingFields):
+    """
+    The screenshot after a computer-use action. Lenient mode only: a tool message with a placeholder for the image. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["computer_call_output"]
+    call_id: str
+    output: dict[str, Any]
+    id: Any | MISSING = MISSING
+    acknowledged_safety_checks: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
+
+
+class LocalShellCall(TrainingFields):
+    """
+    A local shell command. Lenient mode only: a tool call 'local_shell' with the action as arguments. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["local_shell_call"]
+    id: str
+    call_id: str
+    action: dict[str, Any]
+    status: Any
+
+
+class LocalShellCallOutput(TrainingFields):
+    """
+    The output of a local shell command; its id is the call's call_id. Lenient mode only: a tool message. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["local_shell_call_output"]
+    id: str
+    output: str
+    status: Any | MISSING = MISSING
+
+
+class WebSearchCall(TrainingFields):
+    """
+    A hosted web search. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["web_search_call"]
+    id: str
+    action: Any
+    """
+    The search action (query, sources, ...).
+    """
+    status: Any
+
+
+class FileSearchCall(TrainingFields):
+    """
+    A hosted file search. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["file_search_call"]
+    id: str
+    queries: list[str]
+    status: Any
+    results: Any | MISSING = MISSING
+
+
+class CodeInterpreterCall(TrainingFields):
+    """
+    A hosted code interpreter run. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["code_interpreter_call"]
+    id: str
+    container_id: str
+    status: Any
+    code: Any | MISSING = MISSING
+    outputs: Any | MISSING = MISSING
+
+
+class ImageGenerationCall(TrainingFields):
+    """
+    A hosted image generation. Lenient mode only: shown as a tool call with its result. The image becomes a placeholder. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    """
+
+    type: Literal["image_generation_call"]
+    id: str
+    status: Any
+    result: str | None | MISSING = MISSING
+    """
+    The image, base64.
+    """
+
+
+class StrictFunctionCall(FunctionCall):
+    """
+    A function call with a non-empty call_id.
+    """
+
+    call_id: Annotated[JsonString, Field(min_length=1, title="NonEmptyString")]
+    """
+    A string of at least one character. Lone UTF-16 surrogates, which JSON escapes allow, count as characters (customTypePath keeps the generated models in step with this).
+    """
+
+
+class StrictFunctionCallOutput(FunctionCallOutput):
+    """
+    A function call output with a non-empty call_id.
+    """
+
+    call_id: Annotated[JsonString, Field(min_length=1, title="NonEmptyString")]
+    """
+    A string of at least one character. Lone UTF-16 surrogates, which JSON escapes allow, count as characters (customTypePath keeps the generated models in step with this).
+    """
+
+
 class StrictAgentRef(AgentRef):
     """
     An agent reference with its name.
@@ -451,14 +473,14 @@ class StrictReasoning(Reasoning):
 
 class Message(TrainingFields):
     """
-    A message. developer becomes a Docent system message; assistant messages, reasoning and function calls that follow each other form one assistant turn. Keys other than those listed are accepted and not kept.
+    A message. developer becomes a Docent system message; assistant messages, reasoning and function calls that follow each other form one assistant turn. role and content are required, except on a token-only item: no role, no content, the token fields (NeMo Gym writes one since 2026-08-20 for a model call that produced no content item), which the lenient mode leaves out of the transcript, declaring the loss token_only_item. Keys other than those listed are accepted and not kept.
     """
 
     type: Literal["message"] | None | MISSING = MISSING
     """
     "message", or absent or null when role is present.
     """
-    role: Literal["developer", "system", "user", "assistant"]
+    role: Literal["developer", "system", "user", "assistant"] | MISSING = MISSING
     """
     Who speaks. Other roles have no Docent equivalent and are refused.
     """
@@ -470,7 +492,8 @@ class Message(TrainingFields):
                 Field(discriminator="type"),
             ]
         ]
-    )
+        | MISSING
+    ) = MISSING
     """
     The text, or a list of parts joined with nothing between them.
     """
@@ -480,12 +503,16 @@ class Message(TrainingFields):
 
 class StrictMessage(Message):
     """
-    A message whose content holds only text parts.
+    A message with its role and content, holding only text parts.
     """
 
     content: str | list[Annotated[InputText | OutputText | Refusal, Field(discriminator="type")]]
     """
     The text, or a list of parts joined with nothing between them.
+    """
+    role: Literal["developer", "system", "user", "assistant"]
+    """
+    Who speaks. Other roles have no Docent equivalent and are refused.
     """
 
 
@@ -587,13 +614,13 @@ class NemoGymRollout(StrictModel):
     """
     The agent server, or null (as when absent).
     """
-    ng_task_index: Annotated[int | None | MISSING, Field(alias="_ng_task_index")] = MISSING
+    ng_task_index: Annotated[Any | MISSING, Field(alias="_ng_task_index")] = MISSING
     """
-    Task index assigned by the rollout collector: a JSON integer (booleans, 1.0 and strings are refused; any sign and size is accepted), or null (as when absent).
+    Task index assigned by the rollout collector. The strict profile requires a JSON integer (StrictIndex); NeMo Gym keeps a caller's value as given, so here any value is accepted: null is as when absent, and the lenient mode shows any other non-integer's JSON text (a string as it is) in the run's name and declares the loss non_integer_index.
     """
-    ng_rollout_index: Annotated[int | None | MISSING, Field(alias="_ng_rollout_index")] = MISSING
+    ng_rollout_index: Annotated[Any | MISSING, Field(alias="_ng_rollout_index")] = MISSING
     """
-    Repeat index of this rollout within its task: a JSON integer, or null (as when absent).
+    Repeat index of this rollout within its task; any value, as for _ng_task_index.
     """
     reward: Any | MISSING = MISSING
     """
@@ -606,7 +633,9 @@ class StrictResponsesCreateParams(ResponsesCreateParams):
     A request whose input items all convert exactly.
     """
 
-    input: str | list[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
+    input: (
+        str | list[StrictMessage | StrictFunctionCall | StrictFunctionCallOutput | StrictReasoning]
+    )
     """
     The conversation sent to the agent: a plain string (one user message) or a list of items.
     """
@@ -617,7 +646,7 @@ class StrictResponse(Response):
     A response whose output is one flat list of items that convert exactly.
     """
 
-    output: list[StrictMessage | FunctionCall | FunctionCallOutput | StrictReasoning]
+    output: list[StrictMessage | StrictFunctionCall | StrictFunctionCallOutput | StrictReasoning]
     """
     The items produced after input, in order; or (aviary environments with contains_transitions) a list of cumulative snapshots of that list, of which the lenient mode keeps the last.
     """
@@ -631,11 +660,11 @@ class StrictRollout(NemoGymRollout):
     responses_create_params: StrictResponsesCreateParams
     response: StrictResponse
     agent_ref: StrictAgentRef
-    ng_task_index: Annotated[int, Field(alias="_ng_task_index")]
+    ng_task_index: Annotated[int, Field(alias="_ng_task_index", title="StrictIndex")]
     """
-    Task index assigned by the rollout collector: a JSON integer (booleans, 1.0 and strings are refused; any sign and size is accepted), or null (as when absent).
+    A JSON integer: booleans, 1.0 and strings are refused; any sign and size is accepted.
     """
-    ng_rollout_index: Annotated[int, Field(alias="_ng_rollout_index")]
+    ng_rollout_index: Annotated[int, Field(alias="_ng_rollout_index", title="StrictIndex")]
     """
-    Repeat index of this rollout within its task: a JSON integer, or null (as when absent).
+    A JSON integer: booleans, 1.0 and strings are refused; any sign and size is accepted.
     """
