@@ -327,3 +327,19 @@ def test_strict_full_refuses_what_strict_refuses() -> None:
     row = rollout(output=[call_output("call_missing")], correctness=1.0)
     with pytest.raises(ConversionError):
         full(row)
+
+
+def test_a_full_detail_line_is_the_same_bytes_every_time() -> None:
+    row = trajectory_rollout(ROOT, invocation("root.child-1", "root", "call_a", user("Look up")))
+    row["judge_evaluations"] = [judge("Same?", "yes")]
+    line = json.dumps(row).encode()
+    first = nemogym_docent.convert_nemogym_jsonl_line(line, detail="full")
+    assert nemogym_docent.convert_nemogym_jsonl_line(line, detail="full") == first
+    dumped = json.loads(first)
+    group_ids = [group["id"] for group in dumped["transcript_groups"]]
+    assert group_ids == ["group-0", "group-1"]
+    assert [transcript["transcript_group_id"] for transcript in dumped["transcripts"]] == [
+        None,
+        "group-0",
+        "group-1",
+    ]
