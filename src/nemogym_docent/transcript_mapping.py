@@ -23,7 +23,7 @@ from docent.data_models.chat import (
     ToolMessage,
     UserMessage,
 )
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import MISSING, Field, TypeAdapter, ValidationError
 
 from nemogym_docent.cleaning import drop_empty_values, set_unless_empty
 from nemogym_docent.errors import ConversionError
@@ -117,8 +117,8 @@ class TranscriptBuilder:
 
     def _add_message(self, item: Message, origin: Origin, item_path: JsonPath) -> None:
         role = given(item.role)
-        content: str | Sequence[MessageContentPart] | None = given(item.content)
-        if role is None or content is None:
+        content = item.content
+        if role is None or content is MISSING:
             self._add_token_only_item(item, item_path)
             return
         text, content_detail = self._message_text(content, item_path / "content")
