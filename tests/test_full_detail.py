@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from builders import assistant, call, call_output, reasoning, rollout, user
-from parity import SPEC_EXAMPLES, comparable
+from parity import REPO, SPEC_EXAMPLES, comparable
 
 import nemogym_docent
 from nemogym_docent import ConversionError
@@ -343,3 +343,45 @@ def test_a_full_detail_line_is_the_same_bytes_every_time() -> None:
         "group-0",
         "group-1",
     ]
+
+
+def test_the_documented_example() -> None:
+    """docs/full-detail.md shows this run of examples/judged_rollout.json."""
+    row = json.loads((REPO / "examples" / "judged_rollout.json").read_text("utf-8"))
+    docent = nemogym_docent.convert_nemogym_rollout_to_agent_run(row)
+    assert docent.metadata["scores"] == {"reward": 2.0}
+    assert str(docent.transcripts[0].messages[-2].content).startswith('[{"text": "3.10686"')
+    run = nemogym_docent.convert_nemogym_rollout_to_agent_run(row, detail="full")
+    assert run.metadata["scores"] == {
+        "reward": 2.0,
+        "correctness": 1.0,
+        "format": 1.0,
+        "is_correct": True,
+    }
+    assert run.metadata["source"]["rollout_non_trace"]["benchmark_fields"] == {
+        "expected_answer": "3.11"
+    }
+    image = "[image: image/png, 8 bytes, sha256 4c4b6a3be131]"
+    assert run.metadata["conversion"]["losses"] == [
+        {
+            "json_path": "response.output[2].output[1]",
+            "kind": "media_placeholder",
+            "message": f"input_image replaced by the text {image}",
+        }
+    ]
+    assert [(t.name, len(t.messages)) for t in run.transcripts] == [
+        ("unit_convert_agent", 5),
+        ("judge_evaluations[0]", 2),
+    ]
+    assert [(m.role, m.text) for m in run.transcripts[0].messages] == [
+        ("system", "Answer with one convert_units call, then the result in one sentence."),
+        ("user", "How many miles is 5 km?"),
+        ("assistant", ""),
+        ("tool", f"3.10686\n{image}"),
+        ("assistant", "5 km is about 3.11 miles."),
+    ]
+    assert run.transcripts[1].metadata["judge"] == {"verdict_label": "[[A=B]]"}
+    assert [(g.name, g.metadata) for g in run.transcript_groups] == [
+        ("judge_evaluations", {"source": "judge_evaluations"})
+    ]
+    assert run.transcripts[1].transcript_group_id == run.transcript_groups[0].id

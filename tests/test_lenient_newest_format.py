@@ -98,6 +98,8 @@ def test_token_fields_on_any_item_are_a_declared_loss() -> None:
     hosted = {"type": "web_search_call", "id": "ws_1", "action": {"query": "x"}, "status": "done"}
     run = lenient(rollout(output=[{**hosted, **TOKENS}, assistant("ok")]))
     assert ("response.output[0]", "training_fields_dropped") in losses(run)
+    details = run["transcripts"][0]["metadata"]["message_details"][1]["source_items"][0]
+    assert set(details["item_fields"]) == {"id", "action", "status"}
 
 
 @pytest.mark.skipif(not SPEC_EXAMPLES.is_dir(), reason="../shared/spec is not present")

@@ -53,6 +53,9 @@ from nemogym_docent.models.base import given
 from nemogym_docent.other_calls import view_call
 
 Origin = Literal["input", "output"]
+_NOT_ITEM_FIELDS = {"type", *TrainingFields.model_fields}
+"""What a lenient-only item's ``item_fields`` leave out: its type, and the training fields (a
+declared loss, as on every item)."""
 Detail = dict[str, Any]
 
 
@@ -300,7 +303,7 @@ class TranscriptBuilder:
         set_unless_empty(
             detail,
             "item_fields",
-            drop_empty_values(item.model_dump(by_alias=True, exclude={"type"})),
+            drop_empty_values(item.model_dump(by_alias=True, exclude=_NOT_ITEM_FIELDS)),
         )
         how = f"the tool call {view.function!r}" if view.call_id else "a tool message"
         self._context.record(item_path, LossKind.CALL_RESHAPED, f"{item.type} shown as {how}")

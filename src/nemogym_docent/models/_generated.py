@@ -237,7 +237,7 @@ class Reasoning(TrainingFields):
 
 class McpCall(TrainingFields):
     """
-    A call to a tool on an MCP server. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    A call to a tool on an MCP server. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["mcp_call"]
@@ -262,7 +262,7 @@ class McpCall(TrainingFields):
 
 class McpListTools(TrainingFields):
     """
-    The tools an MCP server lists. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    The tools an MCP server lists. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["mcp_list_tools"]
@@ -274,7 +274,7 @@ class McpListTools(TrainingFields):
 
 class McpApprovalRequest(TrainingFields):
     """
-    A request to approve an MCP tool call. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    A request to approve an MCP tool call. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["mcp_approval_request"]
@@ -286,7 +286,7 @@ class McpApprovalRequest(TrainingFields):
 
 class McpApprovalResponse(TrainingFields):
     """
-    The answer to an MCP approval request. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    The answer to an MCP approval request. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["mcp_approval_response"]
@@ -298,7 +298,7 @@ class McpApprovalResponse(TrainingFields):
 
 class CustomToolCall(TrainingFields):
     """
-    A call to a custom (free-form input) tool. Lenient mode only: a tool call whose arguments are {input}. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    A call to a custom (free-form input) tool. Lenient mode only: a tool call whose arguments are {input}. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["custom_tool_call"]
@@ -310,7 +310,7 @@ class CustomToolCall(TrainingFields):
 
 class CustomToolCallOutput(TrainingFields):
     """
-    The output of a custom tool call. Lenient mode only: a tool message. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    The output of a custom tool call. Lenient mode only: a tool message. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["custom_tool_call_output"]
@@ -324,7 +324,7 @@ class CustomToolCallOutput(TrainingFields):
 
 class ComputerCall(TrainingFields):
     """
-    A computer-use action. Lenient mode only: a tool call 'computer' with the action as arguments. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    A computer-use action. Lenient mode only: a tool call 'computer' with the action as arguments. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["computer_call"]
@@ -337,7 +337,7 @@ class ComputerCall(TrainingFields):
 
 class ComputerCallOutput(TrainingFields):
     """
-    The screenshot after a computer-use action. Lenient mode only: a tool message with a placeholder for the image. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    The screenshot after a computer-use action. Lenient mode only: a tool message with a placeholder for the image. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["computer_call_output"]
@@ -350,7 +350,7 @@ class ComputerCallOutput(TrainingFields):
 
 class LocalShellCall(TrainingFields):
     """
-    A local shell command. Lenient mode only: a tool call 'local_shell' with the action as arguments. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    A local shell command. Lenient mode only: a tool call 'local_shell' with the action as arguments. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["local_shell_call"]
@@ -362,7 +362,7 @@ class LocalShellCall(TrainingFields):
 
 class LocalShellCallOutput(TrainingFields):
     """
-    The output of a local shell command; its id is the call's call_id. Lenient mode only: a tool message. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    The output of a local shell command; its id is the call's call_id. Lenient mode only: a tool message. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["local_shell_call_output"]
@@ -373,7 +373,7 @@ class LocalShellCallOutput(TrainingFields):
 
 class WebSearchCall(TrainingFields):
     """
-    A hosted web search. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    A hosted web search. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["web_search_call"]
@@ -387,7 +387,7 @@ class WebSearchCall(TrainingFields):
 
 class FileSearchCall(TrainingFields):
     """
-    A hosted file search. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    A hosted file search. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["file_search_call"]
@@ -399,7 +399,7 @@ class FileSearchCall(TrainingFields):
 
 class CodeInterpreterCall(TrainingFields):
     """
-    A hosted code interpreter run. Lenient mode only: shown as a tool call with its result. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    A hosted code interpreter run. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["code_interpreter_call"]
@@ -412,7 +412,7 @@ class CodeInterpreterCall(TrainingFields):
 
 class ImageGenerationCall(TrainingFields):
     """
-    A hosted image generation. Lenient mode only: shown as a tool call with its result. The image becomes a placeholder. Every key of the item but type is also kept, without empty values, in its message details (item_fields).
+    A hosted image generation. Lenient mode only: shown as a tool call with its result. The image becomes a placeholder. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
     type: Literal["image_generation_call"]
