@@ -173,9 +173,9 @@ def _schema_error(
 ) -> ConversionError:
     """Every reason the schemas give for what the generated models refused."""
     # jsonschema loads only when a rollout fails: it takes a third of the converter's import time.
-    from nemogym_docent.schema_validation import validate_nemogym_rollout  # noqa: PLC0415
+    from nemogym_docent.refusal_explanation import explain_refusal  # noqa: PLC0415
 
-    issues = validate_nemogym_rollout(rollout, strict=strict)
+    issues = explain_refusal(rollout, strict=strict)
     if not issues:
         first = exc.errors()[0]
         issues = [Issue("", f"the generated models refused it: {first['msg']} at {first['loc']}")]

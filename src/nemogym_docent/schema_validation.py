@@ -41,6 +41,11 @@ def _schemas() -> dict[str, dict[str, Any]]:
     return {name: json.loads(schema_path(name).read_text("utf-8")) for name in schema_names()}
 
 
+def schema_files() -> dict[str, dict[str, Any]]:
+    """Every packaged schema, parsed, by file name (``items.schema.json``, ...)."""
+    return {f"{name}{_SUFFIX}": schema for name, schema in _schemas().items()}
+
+
 def _is_json_integer(_checker: object, instance: object) -> bool:
     # As Docent's converter and the strict models: 1.0 and true are not integers.
     return type(instance) is int
@@ -61,7 +66,7 @@ def _refusing_nan(keyword: str) -> Any:
 
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
-_StrictIntegerValidator = validators.extend(  # type: ignore[no-untyped-call]
+RolloutValidator: Any = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
     validators={keyword: _refusing_nan(keyword) for keyword in _BOUNDS},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_json_integer),
@@ -69,8 +74,14 @@ _StrictIntegerValidator = validators.extend(  # type: ignore[no-untyped-call]
 
 
 @cache
-def rollout_validator(root: str = ROOT_SCHEMA) -> Validator:
-    """One compiled validator for a root schema, with every packaged schema registered."""
+def rollout_validator(
+    root: str = ROOT_SCHEMA, validator_class: Any = RolloutValidator
+) -> Validator:
+    """One compiled validator for a root schema, with every packaged schema registered.
+
+    ``validator_class`` is ``RolloutValidator`` (JSON Schema 2020-12 with the integer and NaN
+    rules of the generated models) or a class extending it.
+    """
     # Without "$schema", a $ref into another file keeps this validator class (and so its
     # integer check) instead of switching to the stock validator the dialect names.
     schemas = {
@@ -80,7 +91,7 @@ def rollout_validator(root: str = ROOT_SCHEMA) -> Validator:
     registry: Registry[Any] = Registry().with_resources(
         (schema["$id"], DRAFT202012.create_resource(schema)) for schema in schemas.values()
     )
-    validator: Validator = _StrictIntegerValidator(schemas[root], registry=registry)
+    validator: Validator = validator_class(schemas[root], registry=registry)
     return validator
 
 
@@ -95,8 +106,12 @@ def validate_nemogym_rollout(rollout: object, *, strict: bool = True) -> list[Is
     The few rules JSON Schema cannot state (tool-call wiring, argument strings that must hold a
     JSON object, at least one message) are checked when converting.
     """
+    return schema_issues(rollout, rollout_validator(ROOT_SCHEMA if strict else FULL_ROOT_SCHEMA))
+
+
+def schema_issues(rollout: object, validator: Validator) -> list[Issue]:
+    """The issues ``validator`` finds, one a JSON path (see ``validate_nemogym_rollout``)."""
     issues: dict[str, Issue] = {}
-    validator = rollout_validator(ROOT_SCHEMA if strict else FULL_ROOT_SCHEMA)
     try:
         for error in validator.iter_errors(rollout):  # type: ignore[arg-type]
             for issue in _issues(error):

@@ -1,0 +1,95 @@
+"""The converter's fast explanation of a refusal lists exactly what the full schema walk lists.
+
+``explain_refusal`` trusts the generated models on the request, the response, items and content
+parts they accept; ``validate_nemogym_rollout`` walks everything with jsonschema. Where models and
+schemas agree (as the agreement tests check), the two give the same issues in the same order.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from builders import call, rollout
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from parity import EXAMPLES, FIXTURES, corpus_files, jsonl_records
+from strategies import Mutation, examples, mutations, nodes
+
+from nemogym_docent import validate_nemogym_rollout
+from nemogym_docent.refusal_explanation import explain_refusal, models_by_title, refs_to_models
+
+
+def assert_same_explanation(row: Any) -> None:
+    for strict in (True, False):
+        expected = validate_nemogym_rollout(row, strict=strict)
+        assert explain_refusal(row, strict=strict) == expected, (strict, expected)
+
+
+def test_every_trusted_model_is_reached_by_a_reference() -> None:
+    assert set(refs_to_models().values()) == set(models_by_title())
+
+
+def test_faults_inside_accepted_neighbours_are_all_listed() -> None:
+    row = rollout(
+        [{"role": "tool", "content": "x"}, {"role": "user", "content": "fine"}],
+        [
+            call("", name="lookup"),
+            {"type": "message", "role": "assistant", "content": [{"type": "input_image"}]},
+            [],
+        ],
+        agent_ref={},
+        _ng_task_index=1.0,
+    )
+    assert_same_explanation(row)
+    assert [issue.json_path for issue in explain_refusal(row)] == [
+        "responses_create_params.input[0].role",
+        "response.output[0].call_id",
+        "response.output[1].content[0]",
+        "response.output[2]",
+        "agent_ref.name",
+        "_ng_task_index",
+    ]
+
+
+@pytest.mark.parametrize(
+    "path", [EXAMPLES, *sorted(FIXTURES.glob("*.jsonl"))], ids=lambda path: path.name
+)
+def test_same_explanation_on_fixtures(path: Path) -> None:
+    for _, row in jsonl_records(path):
+        assert_same_explanation(row)
+
+
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda path: path.name)
+def test_same_explanation_on_corpus(path: Path) -> None:
+    for number, row in jsonl_records(path):
+        try:
+            assert_same_explanation(row)
+        except AssertionError as exc:
+            raise AssertionError(f"{path.name} line {number}: {exc}") from exc
+
+
+@st.composite
+def twice_faulty(draw: st.DrawFn) -> dict[str, Any]:
+    """A rollout with one generated fault, and any other value (at any depth) set to null."""
+    row = copy.deepcopy(draw(mutations()).rollout)
+    path = draw(st.sampled_from([path for path, _ in nodes(row) if path]))
+    parent = row
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = None
+    return row
+
+
+@settings(max_examples=examples(200))
+@given(mutations())
+def test_same_explanation_on_faults(mutation: Mutation) -> None:
+    assert_same_explanation(mutation.rollout)
+
+
+@settings(max_examples=examples(100))
+@given(twice_faulty())
+def test_same_explanation_on_two_faults(row: dict[str, Any]) -> None:
+    assert_same_explanation(row)
