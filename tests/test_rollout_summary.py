@@ -100,12 +100,16 @@ def test_a_summary_of_generated_rollouts(tmp_path: Path) -> None:
     assert sorted(summary["agents"]) == ["agent", "code", "math"]
 
 
-def test_tasks_of_two_files_are_two_tasks(tmp_path: Path) -> None:
-    first = _export(tmp_path / "a.jsonl", [rollout(reward=0), rollout(reward=1)])
-    second = _export(tmp_path / "b.jsonl", [rollout(reward=0)])
-    total = summarize_jsonl_files([first, second]).as_dict()["total"]
+def test_a_task_spread_over_shards_is_one_task(tmp_path: Path) -> None:
+    first = _export(tmp_path / "a.jsonl", [rollout(reward=0), rollout(reward=0)])
+    second = _export(tmp_path / "b.jsonl", [rollout(reward=1), rollout(_ng_task_index=1)])
+    summary = summarize_jsonl_files([first, second]).as_dict()
+    total = summary["total"]
     assert total["tasks"] == 2
-    assert total["pass_at_k"]["tasks_passed"] == 1
+    assert total["rollouts_per_task"] == {"mean": 2.0, "min": 1, "max": 3}
+    assert total["pass_at_k"]["tasks_passed"] == 2
+    assert summary["files"][str(first)]["pass_at_k"]["tasks_passed"] == 1
+    assert summary["files"][str(first)]["tasks"] == 1
 
 
 def test_the_histogram_stays_bounded() -> None:

@@ -243,7 +243,7 @@ class ExportSummary:
         agent_name = agent if isinstance(agent, str) and agent else NO_AGENT
         agent_summary = self.agents.setdefault(agent_name, GroupSummary())
         key = task_key(record)
-        task = None if key is None else (file, key)
+        task = key
         for group in (self.total, file_summary, agent_summary):
             group.add(record, refusal=refusal, task=task, agent=agent_name)
 

@@ -97,6 +97,16 @@ class TaskRewards:
     def __len__(self) -> int:
         return len(self._groups)
 
+    def widest(self) -> Hashable | None:
+        """The task whose rewards spread the most (the first such, then the largest)."""
+        best: tuple[float, int] | None = None
+        found: Hashable | None = None
+        for task, (size, low, high) in self._groups.items():
+            rank = (-1.0 if low is None else high - low, size)
+            if best is None or rank > best:
+                best, found = rank, task
+        return found
+
 
 @dataclass(frozen=True)
 class Selection:
