@@ -19,7 +19,7 @@ from parity import EXAMPLES, FIXTURES, corpus_files, jsonl_records
 from strategies import Mutation, examples, mutations, nodes
 
 from nemogym_docent import validate_nemogym_rollout
-from nemogym_docent.refusal_explanation import explain_refusal, models_by_title, refs_to_models
+from nemogym_docent.refusal_explanation import explain_refusal, refs_to_models, trusted_models
 
 
 def assert_same_explanation(row: Any) -> None:
@@ -29,7 +29,7 @@ def assert_same_explanation(row: Any) -> None:
 
 
 def test_every_trusted_model_is_reached_by_a_reference() -> None:
-    assert set(refs_to_models().values()) == set(models_by_title())
+    assert set(refs_to_models().values()) == set(trusted_models())
 
 
 def test_faults_inside_accepted_neighbours_are_all_listed() -> None:
@@ -52,6 +52,29 @@ def test_faults_inside_accepted_neighbours_are_all_listed() -> None:
         "agent_ref.name",
         "_ng_task_index",
     ]
+
+
+TOKENS = {"prompt_token_ids": [1], "generation_token_ids": [2], "generation_log_probs": [-0.1]}
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"type": "message", **TOKENS},
+        {"type": "message", "content": "hi", **TOKENS},
+        {"type": "message", "role": "assistant", **TOKENS},
+        {"type": "message", "role": "assistant"},
+        {"type": "message"},
+        {"role": "user", "content": [{"type": "input_image", "image_url": "x"}], **TOKENS},
+        {"type": None, "call_id": "0", "name": "0", "arguments": "{}"},
+    ],
+    ids=repr,
+)
+def test_messages_the_full_model_takes_wider_than_the_schema(item: dict[str, Any]) -> None:
+    """The full Message model leaves role and content to the converter (token-only items)."""
+    row = rollout(output=[item])
+    del row["agent_ref"]
+    assert_same_explanation(row)
 
 
 @pytest.mark.parametrize(

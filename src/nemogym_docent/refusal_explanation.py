@@ -2,26 +2,25 @@
 
 ``validate_nemogym_rollout`` walks a whole rollout with jsonschema, which takes tens of
 milliseconds for a real one. A refused rollout is mostly valid: its request, response, items
-and content parts that the generated models accept are valid under the schemas they were
-generated from, so the walk here passes them without descending and spends its time only where
-the models refuse. Wherever models and schemas agree (the agreement tests check that they do),
-the issues are those of the full walk, in the same order (checked on every fixture, corpus record
+and content parts that the strict generated models accept are valid under the schemas, so the
+walk here passes them without descending and spends its time only where the models refuse. The
+issues are those of the full walk, in the same order (checked on every fixture, corpus record
 and generated fault).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, get_args, get_origin
 
 from jsonschema import validators
-from pydantic import TypeAdapter
+from pydantic import MISSING, BaseModel, TypeAdapter
 from pydantic import ValidationError as ModelValidationError
 
 from nemogym_docent.issues import Issue
 from nemogym_docent.models import (
     Message,
-    Response,
     ResponsesCreateParams,
     StrictMessage,
     StrictResponse,
@@ -48,21 +47,56 @@ def _list_element(annotation: Any) -> Any:
     return next(get_args(arg)[0] for arg in get_args(annotation) if get_origin(arg) is list)
 
 
+Accepts = Callable[[object], bool]
+
+
+def _accepted_by(
+    model: TypeAdapter[Any], *, unless: Callable[[Any], bool] | None = None
+) -> Accepts:
+    def accepts(instance: object) -> bool:
+        try:
+            value = model.validate_python(instance)
+        except (ModelValidationError, RecursionError):
+            return False
+        return unless is None or not unless(value)
+
+    return accepts
+
+
+def _lacks_role_or_content(item: Any) -> bool:
+    """Where the full Message model is wider than its schema: the schema allows a message without
+    role or content only as a token-only item, a rule checked when converting."""
+    return isinstance(item, Message) and (item.role is MISSING or item.content is MISSING)
+
+
 @cache
-def models_by_title() -> dict[str, TypeAdapter[Any]]:
-    """The generated models trusted here, by the title of the schema each was generated from."""
-    unions = {
-        "Item": ResponsesCreateParams.model_fields["input"],
-        "StrictItem": StrictResponsesCreateParams.model_fields["input"],
-        "MessageContentPart": Message.model_fields["content"],
-        "StrictMessageContentPart": StrictMessage.model_fields["content"],
+def trusted_models() -> dict[str, Accepts]:
+    """For each trusted schema (by title): whether a generated model accepts an instance that
+    the schema accepts too.
+
+    The strict models accept only what the strict schemas accept (as the agreement tests check),
+    and each strict schema narrows its full one. Of the full models, those of an item and a
+    content part are trusted except where they are known to be wider than their schemas.
+    """
+    strict_items = _accepted_by(TypeAdapter(_list_element(_field(StrictResponsesCreateParams))))
+    strict_parts = _accepted_by(TypeAdapter(_list_element(_field(StrictMessage, "content"))))
+    items = _accepted_by(
+        TypeAdapter(_list_element(_field(ResponsesCreateParams))), unless=_lacks_role_or_content
+    )
+    return {
+        "Item": items,
+        "StrictItem": strict_items,
+        "MessageContentPart": _accepted_by(TypeAdapter(_list_element(_field(Message, "content")))),
+        "StrictMessageContentPart": strict_parts,
+        "ResponsesCreateParams": _accepted_by(TypeAdapter(StrictResponsesCreateParams)),
+        "StrictResponsesCreateParams": _accepted_by(TypeAdapter(StrictResponsesCreateParams)),
+        "Response": _accepted_by(TypeAdapter(StrictResponse)),
+        "StrictResponse": _accepted_by(TypeAdapter(StrictResponse)),
     }
-    models: dict[str, TypeAdapter[Any]] = {
-        title: TypeAdapter(_list_element(field.annotation)) for title, field in unions.items()
-    }
-    for model in (ResponsesCreateParams, StrictResponsesCreateParams, Response, StrictResponse):
-        models[model.__name__] = TypeAdapter(model)
-    return models
+
+
+def _field(model: type[BaseModel], name: str = "input") -> Any:
+    return model.model_fields[name].annotation
 
 
 @cache
@@ -70,23 +104,17 @@ def refs_to_models() -> dict[str, str]:
     """The ``$ref`` text that names each trusted schema from another file, to its title."""
     refs: dict[str, str] = {}
     for file_name, schema in schema_files().items():
-        if schema.get("title") in models_by_title():
+        if schema.get("title") in trusted_models():
             refs[file_name] = schema["title"]
         for key, definition in schema.get("$defs", {}).items():
-            if definition.get("title") in models_by_title():
+            if definition.get("title") in trusted_models():
                 refs[f"{file_name}#/$defs/{key}"] = definition["title"]
     return refs
 
 
 def _models_accept(title: object, instance: object) -> bool:
-    model = models_by_title().get(title) if isinstance(title, str) else None
-    if model is None:
-        return False
-    try:
-        model.validate_python(instance)
-    except (ModelValidationError, RecursionError):
-        return False
-    return True
+    accepts = trusted_models().get(title) if isinstance(title, str) else None
+    return accepts is not None and accepts(instance)
 
 
 _STOCK_ONE_OF = RolloutValidator.VALIDATORS["oneOf"]
