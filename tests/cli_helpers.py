@@ -1,10 +1,13 @@
-"""Shared helpers for the command-line tests: writing exports and running the app in-process."""
+"""Shared helpers for the command-line tests: writing exports and running the command, in this
+process or as a real one. Both runners check that no Python traceback reaches the user."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,10 +18,34 @@ from typer.testing import CliRunner, Result
 
 from nemogym_docent.cli import app
 
+SCRIPT = Path(sys.executable).with_name("nemogym-docent")
+
+
+def assert_no_traceback(stderr: str | bytes) -> None:
+    """No Python traceback may ever reach a user of the command line."""
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+    assert "Traceback" not in text, text
+
 
 def run_cli(args: Sequence[str], stdin: bytes | None = None) -> Result:
     """Invoke the app in this process, stdout and stderr kept apart."""
-    return CliRunner().invoke(app, list(args), input=stdin, catch_exceptions=False)
+    result = CliRunner().invoke(app, list(args), input=stdin, catch_exceptions=False)
+    assert_no_traceback(result.stderr)
+    return result
+
+
+def run_process(
+    *args: str,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    command: Sequence[str] = (str(SCRIPT),),
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed ``nemogym-docent`` as a process of its own."""
+    result = subprocess.run(
+        [*command, *args], input=stdin, capture_output=True, timeout=120, check=False, cwd=cwd
+    )
+    assert_no_traceback(result.stderr)
+    return result
 
 
 def jsonl(records: Sequence[Any]) -> bytes:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_helpers import assert_no_traceback
 from parity import CORPUS
+
+_CLI_TEST_MODULES = ("test_cli", "test_upload")
 
 
 @pytest.fixture
@@ -14,3 +18,17 @@ def corpus_dir() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not present")
     return CORPUS
+
+
+@pytest.fixture(autouse=True)
+def _no_traceback_from_any_process(
+    request: pytest.FixtureRequest,
+) -> Iterator[None]:
+    """In the command-line tests, worker processes must not print tracebacks either: what
+    reaches file descriptor 2 is checked too (the runners check what they capture)."""
+    if not request.module.__name__.startswith(_CLI_TEST_MODULES):
+        yield
+        return
+    capfd: pytest.CaptureFixture[str] = request.getfixturevalue("capfd")
+    yield
+    assert_no_traceback(capfd.readouterr().err)

@@ -64,6 +64,9 @@ class FakeDocent:
     failures_left: int = 0
     fail_after_batches: int | None = None
     """Answer 400 to every batch once this many were stored (a server that stops accepting)."""
+    null_after: int | None = None
+    """Answer ``null`` to every batch once this many were stored (Docent's client then fails
+    in a way it does not document)."""
     on_batch: Callable[[int, Request], None] | None = None
     """Called after each batch is stored with the number stored so far and the request."""
     job_status: str = "completed"
@@ -110,6 +113,8 @@ class FakeDocent:
         if self.failures_left:
             self.failures_left -= 1
             return Response("boom", status=500)
+        if self.null_after is not None and len(self.batches) >= self.null_after:
+            return Response("null", status=202, content_type="application/json")
         if self.fail_after_batches is not None and len(self.batches) >= self.fail_after_batches:
             return Response(json.dumps({"detail": "collection is read-only"}), status=400)
         assert request.headers.get("Content-Encoding") == "gzip"

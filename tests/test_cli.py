@@ -162,7 +162,8 @@ def test_convert_stops_at_the_first_invalid_rollout(tmp_path: Path) -> None:
     out = tmp_path / "runs.jsonl"
     result = run_cli(["convert", str(path), "-o", str(out)])
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"error: {path}:2: agent_ref: is required"
+    assert result.stderr.splitlines()[0] == f"error: {path}:2: agent_ref: is required"
+    assert all(line.startswith("hint: ") for line in result.stderr.splitlines()[1:])
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [path]
 
@@ -186,7 +187,7 @@ def test_convert_skip_invalid_writes_an_errors_file(tmp_path: Path) -> None:
     ]
     assert failures[1]["message"].startswith("invalid JSON")
     assert "call_missing" in failures[2]["message"]
-    assert summary_rows(result.stderr)["failed"] == "3"
+    assert summary_rows(result.stderr)["failed records"] == "3"
 
 
 def test_convert_without_skip_invalid_writes_the_failure_to_the_errors_file(tmp_path: Path) -> None:
@@ -255,10 +256,18 @@ def test_missing_inputs_exit_2(
         assert result.stderr == f"error: {message}\n"
 
 
-def test_an_empty_directory_exits_2(tmp_path: Path) -> None:
-    result = run_cli(["convert", str(tmp_path)])
-    assert result.exit_code == 2
-    assert result.stderr == f"error: no input files: {tmp_path}\n"
+def test_a_directory_without_rollout_files_has_no_records(tmp_path: Path) -> None:
+    write_export(tmp_path / "x_materialized_inputs.jsonl", [{}])
+    converted = run_cli(["convert", str(tmp_path)])
+    assert converted.exit_code == 0
+    assert f"note: {tmp_path}: no rollout file inside" in converted.stderr
+    assert "no records in the input" in converted.stderr
+    validated = run_cli(["validate", str(tmp_path), "-q"])
+    assert validated.exit_code == 1
+    assert validated.stderr.splitlines() == [
+        "error: no records to validate",
+        "hint: --allow-empty accepts that",
+    ]
 
 
 def test_a_broken_gzip_file_exits_2(tmp_path: Path) -> None:
@@ -267,10 +276,14 @@ def test_a_broken_gzip_file_exits_2(tmp_path: Path) -> None:
     for command in ("convert", "validate"):
         result = run_cli([command, str(broken)])
         assert result.exit_code == 2
-        assert result.stderr.splitlines()[-1].startswith(f"error: {broken}: cannot read (")
-    not_gzip = write_export(tmp_path / "plain.jsonl", valid_rollouts(1))
-    renamed = not_gzip.rename(tmp_path / "plain.jsonl.gz")
-    assert run_cli(["validate", str(renamed)]).exit_code == 2
+        assert result.stderr.splitlines()[-1] == (
+            f"error: {broken}: the compressed stream ends early"
+        )
+    garbage = tmp_path / "garbage.jsonl.gz"
+    garbage.write_bytes(b"\x00\x01 not gzip at all\n")
+    result = run_cli(["validate", str(garbage)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {garbage}: not gzip data (")
 
 
 # validate
@@ -295,12 +308,12 @@ def test_validate_reports_every_error_of_every_record(tmp_path: Path) -> None:
     assert lines[3] == f"{path}:4: invalid JSON (Expecting ',' delimiter, column 6)"
     summary = summary_rows(result.stderr.split("most common")[0])
     assert summary == {
-        "files": "1",
+        "files read": "1",
         "records": "4",
-        "valid": "1",
-        "invalid": "3",
+        "valid records": "1",
+        "invalid records": "3",
         "errors": "4",
-        "of which convert with --lenient": "2",
+        "invalid records that convert with --lenient": "2",
     }
     assert "agent_ref: is required" in result.stderr.split("most common errors")[1]
 
@@ -316,8 +329,9 @@ def test_validate_lenient_counts_lenient_only_records_and_their_losses(tmp_path:
         "no call with call_id 'call_missing' comes before this output",
     ]
     summary = summary_rows(result.stderr)
-    assert summary["valid"] == "3"
-    assert summary["lenient only"] == "2"
+    assert summary["valid records"] == "3"
+    assert summary["records lenient only"] == "2"
+    assert summary["approximations"] == "2"
     assert summary["missing_identity"] == "1"
     assert summary["orphaned_tool_output"] == "1"
 
@@ -344,7 +358,7 @@ def test_convert_lenient_summary_counts_losses(tmp_path: Path) -> None:
     result = run_cli(["convert", "--lenient", str(path), "-o", str(tmp_path / "runs.jsonl")])
     assert result.exit_code == 0
     summary = summary_rows(result.stderr)
-    assert (summary["runs"], summary["lenient only"], summary["missing_identity"]) == (
+    assert (summary["runs"], summary["records lenient only"], summary["missing_identity"]) == (
         "3",
         "1",
         "1",
@@ -473,7 +487,7 @@ def test_no_arguments_prints_help() -> None:
     result = run_cli([])
     assert result.exit_code == 2
     for command in ("convert", "validate", "upload", "schema"):
-        assert command in result.stdout
+        assert command in result.stdout + result.stderr
 
 
 def test_convert_writes_into_a_pipe_without_replacing_it(tmp_path: Path) -> None:

@@ -9,22 +9,26 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import output_lines, valid_rollouts, without_agent_ref, write_export
+from cli_helpers import (
+    SCRIPT,
+    output_lines,
+    run_process,
+    valid_rollouts,
+    without_agent_ref,
+    write_export,
+)
 from parity import EXAMPLES, comparable
 
 import nemogym_docent
-from nemogym_docent.schema_validation import schema_path
+from nemogym_docent.schema_files import schema_path
 
-SCRIPT = Path(sys.executable).with_name("nemogym-docent")
 COMMANDS = {"console script": [str(SCRIPT)], "python -m": [sys.executable, "-m", "nemogym_docent"]}
 
 
 def run(
     command: list[str], *args: str, stdin: bytes | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [*command, *args], input=stdin, capture_output=True, timeout=120, check=False, cwd=cwd
-    )
+    return run_process(*args, stdin=stdin, cwd=cwd, command=command)
 
 
 @pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())

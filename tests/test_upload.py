@@ -9,7 +9,14 @@ from typing import Any
 
 import orjson
 import pytest
-from cli_helpers import output_lines, run_cli, valid_rollouts, without_agent_ref, write_export
+from cli_helpers import (
+    output_lines,
+    run_cli,
+    summary_rows,
+    valid_rollouts,
+    without_agent_ref,
+    write_export,
+)
 from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config
 from pytest_httpserver import HTTPServer
 
@@ -150,7 +157,7 @@ def test_dry_run_sends_nothing(docent: FakeDocent, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert docent.server.log == []
     assert result.stdout == ""
-    assert "would send 6 runs in 2 batches" in result.stderr
+    assert summary_rows(result.stderr)["would send"] == "6 runs in 2 batches"
 
 
 def test_a_missing_api_key_is_one_line_and_exit_2(docent: FakeDocent, tmp_path: Path) -> None:
@@ -169,7 +176,10 @@ def test_a_wrong_api_key_is_one_line_and_exit_2(
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(1))
     result = run_cli(["upload", str(export), "--collection-id", COLLECTION, *urls(docent.server)])
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == ["error: connecting to Docent: HTTP 401: Invalid API key"]
+    assert result.stderr.splitlines() == [
+        "error: connecting to Docent: HTTP 401: Invalid API key; "
+        "check DOCENT_API_KEY and the server URL (--api-url)"
+    ]
 
 
 def test_an_unreachable_server_is_one_line_and_exit_2(
@@ -213,10 +223,9 @@ def test_jobs_that_never_finish_time_out_naming_the_sent_batches(
     result = run_cli([*args, "--timeout", "0.2"])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "2 batch(es) were sent before stopping:",
-        f"  batch 1: 2 runs ({export}:1 to {export}:2); job job-1",
-        f"  batch 2: 1 runs ({export}:3 to {export}:3); job job-2",
         "error: Docent had not finished 2 job(s) after 0.2s: job-1, job-2",
+        f"sent before stopping: 2 batches, 3 runs ({export}:1 to {export}:3) "
+        f"to collection {COLLECTION}; jobs job-1, job-2",
     ]
     no_wait = run_cli([*args, "--no-wait", "-q"])
     assert no_wait.exit_code == 0
@@ -225,10 +234,14 @@ def test_jobs_that_never_finish_time_out_naming_the_sent_batches(
 
 def test_collection_options_are_required_and_exclusive(tmp_path: Path) -> None:
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(1))
-    for extra in ([], ["--collection-id", "a", "--collection-name", "b"]):
-        result = run_cli(["upload", str(export), *extra])
-        assert result.exit_code == 2
-        assert result.stderr == "error: give either --collection-id or --collection-name\n"
+    neither = run_cli(["upload", str(export)])
+    assert neither.exit_code == 2
+    assert neither.stderr == (
+        "error: say where the runs go: --collection-id ID or --collection-name NAME\n"
+    )
+    both = run_cli(["upload", str(export), "--collection-id", "a", "--collection-name", "b"])
+    assert both.exit_code == 2
+    assert both.stderr == "error: give one of --collection-id and --collection-name, not both\n"
 
 
 def test_a_server_that_does_not_answer_times_out(
@@ -250,6 +263,58 @@ def test_a_server_that_does_not_answer_times_out(
     )
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "no batch was sent",
         f"error: sending runs: no answer from {docent.server.url_for('/').rstrip('/')} within 0.2s",
+        "nothing was sent before stopping",
     ]
+
+
+def test_the_collection_is_created_only_when_a_batch_is_ready_and_named_at_once(
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    invalid_only = write_export(tmp_path / "invalid.jsonl", [without_agent_ref()])
+    args = ["--collection-name", "evals", *urls(docent.server)]
+    nothing = run_cli(["upload", str(invalid_only), "--skip-invalid", "-q", *args])
+    assert nothing.exit_code == 0, nothing.stderr
+    assert docent.created == []
+    assert nothing.stdout == ""
+
+    docent.failures_left = 100  # every batch fails, after the client's retries
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(2))
+    failed = run_cli(["upload", str(export), "-q", *args])
+    assert failed.exit_code == 2
+    assert len(docent.created) == 1
+    lines = failed.stderr.splitlines()
+    assert lines[0] == (
+        f"created collection {COLLECTION} (evals): http://127.0.0.1:1/web/dashboard/{COLLECTION}"
+    )
+    assert lines[-2].startswith("error: sending runs: ")
+    assert lines[-1] == "nothing was sent before stopping"
+
+
+def test_an_unexpected_answer_is_one_line_naming_what_was_stored(
+    docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    docent.null_after = 1
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(5))
+    result = run_cli(
+        [
+            "upload",
+            str(export),
+            "--collection-id",
+            COLLECTION,
+            "--batch-size",
+            "2",
+            "-q",
+            *urls(docent.server),
+        ]
+    )
+    assert result.exit_code == 2
+    assert docent.batches == [2]
+    error, stored = result.stderr.splitlines()
+    assert error.startswith("error: sending runs: unexpected answer from Docent (")
+    assert stored == (
+        f"sent before stopping: 1 batch, 2 runs ({export}:1 to {export}:2) "
+        f"to collection {COLLECTION}; jobs job-1"
+    )

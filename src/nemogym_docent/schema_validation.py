@@ -6,7 +6,6 @@ import json
 import math
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any, cast
 
 from jsonschema import Draft202012Validator, ValidationError, validators
@@ -16,24 +15,14 @@ from referencing.jsonschema import DRAFT202012
 
 from nemogym_docent.issues import Issue
 from nemogym_docent.json_paths import join_json_path, json_type_name, render_json_path
+from nemogym_docent.schema_files import (
+    FULL_ROOT_SCHEMA,
+    ROOT_SCHEMA,
+    schema_names,
+    schema_path,
+)
 
-SCHEMA_DIR = Path(__file__).parent / "schemas"
-ROOT_SCHEMA = "strict-rollout"
-FULL_ROOT_SCHEMA = "nemogym-rollout"
-_SUFFIX = ".schema.json"
 _DISCRIMINATOR = "type"
-
-
-def schema_names() -> list[str]:
-    """The packaged schemas, by name (``rollout``, ``items``, ...)."""
-    return sorted(path.name.removesuffix(_SUFFIX) for path in SCHEMA_DIR.glob(f"*{_SUFFIX}"))
-
-
-def schema_path(name: str) -> Path:
-    """The file of a packaged schema; ``KeyError`` for an unknown name."""
-    if name not in schema_names():
-        raise KeyError(name)
-    return SCHEMA_DIR / f"{name}{_SUFFIX}"
 
 
 @cache

@@ -1,24 +1,49 @@
-"""The ``nemogym-docent`` command line: convert, validate, upload, schema."""
+"""The ``nemogym-docent`` command line: convert, validate, upload, schema.
+
+``main`` is the console script: Ctrl-C ends any command with one line, ``interrupted``, and exit
+code 130, leaving no partial output; no Python traceback reaches the user.
+"""
 
 from __future__ import annotations
 
-import typer
+import signal
+import sys
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
-from nemogym_docent.cli.convert import convert_command
-from nemogym_docent.cli.schema import schema_command
-from nemogym_docent.cli.upload import upload_command
-from nemogym_docent.cli.validate import validate_command
+if TYPE_CHECKING:
+    from nemogym_docent.cli.commands import app
 
-app = typer.Typer(
-    name="nemogym-docent",
-    help="Convert, validate and upload NVIDIA NeMo Gym rollout exports as Docent AgentRuns.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.command("convert")(convert_command)
-app.command("validate")(validate_command)
-app.command("upload")(upload_command)
-app.command("schema")(schema_command)
+INTERRUPTED = 130
 
-__all__ = ["app"]
+
+class Interrupted(BaseException):
+    """Ctrl-C; a BaseException so that no handler of errors takes it for one."""
+
+
+def _interrupt(_signal: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up
+    raise Interrupted
+
+
+def main() -> None:
+    """Run the command line as ``nemogym-docent``."""
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        from nemogym_docent.cli.commands import app  # noqa: PLC0415
+
+        app(prog_name="nemogym-docent")
+    except Interrupted:
+        sys.stderr.write("interrupted\n")
+        sys.exit(INTERRUPTED)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from nemogym_docent.cli.commands import app  # noqa: PLC0415
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["app", "main"]

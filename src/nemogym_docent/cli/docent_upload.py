@@ -193,8 +193,11 @@ class DocentUploader:
 
     @contextmanager
     def _server_errors(self, doing: str) -> Iterator[None]:
+        """Every failure of a call to Docent, as one ``ServerError``/``ServerTimeout`` line."""
         try:
             yield
+        except (ServerError, ServerTimeout):
+            raise
         except requests.Timeout as exc:
             raise ServerTimeout(
                 f"{doing}: no answer from {_server(exc)} within {self.timeout:g}s"
@@ -202,7 +205,16 @@ class DocentUploader:
         except requests.ConnectionError as exc:
             raise ServerError(f"{doing}: cannot reach {_server(exc)} ({_reason(exc)})") from exc
         except requests.RequestException as exc:
-            raise ServerError(f"{doing}: {self._redact(str(exc))}") from exc
+            message = f"{doing}: {self._redact(str(exc))}"
+            status = exc.response.status_code if exc.response is not None else None
+            if status in (401, 403):
+                message += f"; check {API_KEY_VARIABLE} and the server URL (--api-url)"
+            raise ServerError(message) from exc
+        except Exception as exc:  # the client failed in a way it does not document
+            raise ServerError(
+                f"{doing}: unexpected answer from Docent "
+                f"({type(exc).__name__}: {self._redact(str(exc))})"
+            ) from exc
 
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -218,5 +230,13 @@ def _server(exc: requests.RequestException) -> str:
 
 
 def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in the system's words (``Connection refused``, ``Name or
+    service not known``), else the innermost cause."""
     match = _ERRNO_REASON.search(str(exc))
-    return match.group(1).strip() if match else type(exc).__name__
+    if match:
+        return match.group(1).strip()
+    cause: BaseException = exc
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    text = str(cause).rsplit(": ", 1)[-1].strip(" '\")")
+    return text or type(exc).__name__

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import glob
-import gzip
-import io
+import os
 import re
 import sys
-import zlib
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+
+from nemogym_docent.errors import ConversionError
+from nemogym_docent.export_files import (
+    READ_ERRORS,
+    compression_named,
+    describe_read_error,
+    open_export,
+)
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 ROLLOUT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
 _GLOB_CHARS = re.compile(r"[*?\[]")
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_READ_SIZE = 1 << 20
 
 # Files NeMo Gym writes next to a rollout export that hold no rollouts.
 _SIDECARS = (
@@ -38,7 +39,11 @@ _SIDECARS = (
 
 
 class InputError(Exception):
-    """An input that cannot be found or read (exit code 2)."""
+    """An input that cannot be found or read (exit code 2), and what to do about it."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -61,55 +66,65 @@ class Source:
         return self.path.stem
 
 
-@dataclass(frozen=True)
-class Skipped:
-    """A file found while walking a directory that was left out, and why."""
-
-    path: Path
-    reason: str
-
-
 @dataclass
 class Discovery:
-    """The inputs to read, in order, and the files that were left out."""
+    """The inputs to read, in order, and one note for each thing left out."""
 
-    sources: list[Source]
-    skipped: list[Skipped]
+    sources: list[Source] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _seen: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def add(self, name: str, path: Path) -> None:
+        """Add a file once, however many times it is named or reached."""
+        info = path.stat()
+        key = (info.st_dev, info.st_ino)
+        first = self._seen.get(key)
+        if first is not None:
+            also = "" if first == name else f" (it is also {first})"
+            self.notes.append(f"note: {name} is named more than once; read once{also}")
+            return
+        self._seen[key] = name
+        self.sources.append(Source(name, path))
 
 
 def sidecar_reason(name: str) -> str | None:
-    """Why a file of this name holds no rollouts, or None for a rollout file."""
+    """What a NeMo Gym file of this name holds instead of rollouts, or None for a rollout file."""
     for pattern, reason in _SIDECARS:
         if pattern.search(name):
             return reason
     return None
 
 
-def discover(arguments: list[str]) -> Discovery:
+def discover(arguments: list[str], *, skip_unreadable: bool) -> Discovery:
     """Expand files, directories, globs and ``-`` into sources; ``InputError`` if one is missing.
 
     Directories and globs yield every ``*.jsonl``, ``*.jsonl.gz`` and ``*.jsonl.zst`` in sorted
-    order, leaving out NeMo Gym's side files; a file named on its own is always read.
+    order, leaving out NeMo Gym's side files; a file named on its own is always read. A file or
+    folder met on the way that cannot be read stops it before anything is read, or is left out
+    with a note when ``skip_unreadable``.
     """
-    found = Discovery([], [])
+    found = Discovery()
     for argument in arguments:
         if argument == STDIN:
+            if any(source.path is None for source in found.sources):
+                raise InputError("- (standard input) is named twice")
             found.sources.append(Source(STDIN_NAME, None))
             continue
         path = Path(argument)
         if path.is_dir():
-            _walk(sorted(child for child in path.rglob("*") if child.is_file()), found)
+            _walk_directory(path, found, skip_unreadable=skip_unreadable, argument=argument)
         elif path.is_file():
-            found.sources.append(Source(argument, path))
-        elif _GLOB_CHARS.search(argument):
+            _check_readable(path, argument)
+            found.add(argument, path)
+        elif _GLOB_CHARS.search(argument) and not path.exists():
             matches = sorted(Path(match) for match in glob.glob(argument, recursive=True))
             if not matches:
                 raise InputError(f"{argument}: no file matches this pattern")
             for match in matches:
                 if match.is_dir():
-                    _walk(sorted(child for child in match.rglob("*") if child.is_file()), found)
+                    _walk_directory(match, found, skip_unreadable=skip_unreadable)
                 else:
-                    _walk([match], found)
+                    _take(match, found, skip_unreadable=skip_unreadable)
         elif path.exists():
             raise InputError(f"{argument}: not a regular file")
         else:
@@ -117,73 +132,80 @@ def discover(arguments: list[str]) -> Discovery:
     return found
 
 
-def _walk(files: list[Path], found: Discovery) -> None:
-    for path in files:
-        reason = sidecar_reason(path.name)
-        if reason is not None:
-            found.skipped.append(Skipped(path, reason))
-        elif path.name.endswith(ROLLOUT_SUFFIXES):
-            found.sources.append(Source(str(path), path))
+def _walk_directory(
+    root: Path, found: Discovery, *, skip_unreadable: bool, argument: str | None = None
+) -> None:
+    def unreadable_folder(exc: OSError) -> None:
+        _unreadable(str(exc.filename), exc, found, skip_unreadable=skip_unreadable)
+
+    before = len(found.sources)
+    files: list[Path] = []
+    for folder, subfolders, names in os.walk(root, onerror=unreadable_folder):
+        subfolders.sort()
+        files += (Path(folder) / name for name in names)
+    for path in sorted(files):
+        _take(path, found, skip_unreadable=skip_unreadable)
+    if argument is not None and len(found.sources) == before:
+        found.notes.append(
+            f"note: {argument}: no rollout file inside (*.jsonl, *.jsonl.gz, *.jsonl.zst)"
+        )
 
 
-def read_lines(source: Source, *, count_bytes: Callable[[int], None]) -> Iterator[bytes]:
-    """The raw lines of a source (split at ``\\n`` only), decompressed; read faults raise
-    ``InputError``. ``count_bytes`` is told how many uncompressed bytes each line had."""
-    read_errors = _read_errors()
+def _take(path: Path, found: Discovery, *, skip_unreadable: bool) -> None:
+    """A file met while expanding a directory or pattern: a rollout file, a side file, or other."""
+    reason = sidecar_reason(path.name)
+    if reason is not None:
+        found.notes.append(f"skipped {path}: {reason}, not rollouts")
+        return
+    if not path.name.endswith(ROLLOUT_SUFFIXES):
+        return
     try:
-        with ExitStack() as stack:
-            for line in _open(source, stack):
+        _check_readable(path, str(path))
+    except InputError as exc:
+        if not skip_unreadable:
+            raise
+        found.notes.append(f"skipped {exc}")
+        return
+    found.add(str(path), path)
+
+
+def _check_readable(path: Path, name: str) -> None:
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{name}: {describe_read_error(exc)}") from exc
+
+
+def _unreadable(name: str, exc: OSError, found: Discovery, *, skip_unreadable: bool) -> None:
+    message = f"{name}: {describe_read_error(exc)}"
+    if not skip_unreadable:
+        raise InputError(message)
+    found.notes.append(f"skipped {message}")
+
+
+def read_lines(
+    source: Source, *, count_bytes: Callable[[int], None], note: Callable[[str], None]
+) -> Iterator[bytes]:
+    """The raw lines of a source (split at ``\\n`` only), decompressed; read faults raise
+    ``InputError``. ``count_bytes`` is told how many uncompressed bytes each line had; ``note``
+    hears when the file's name and content disagree about compression."""
+    try:
+        with open_export(source.path, name=source.name, stdin=sys.stdin.buffer) as (
+            stream,
+            found,
+        ):
+            named = compression_named(source.name)
+            if source.path is not None and found != named:
+                note(
+                    f"note: {source.name}: not {named} data; read as plain JSON Lines"
+                    if found is None
+                    else f"note: {source.name}: looks like {found} data; read decompressed"
+                )
+            for line in stream:
                 count_bytes(len(line))
                 yield line
-    except InputError:
-        raise
-    except read_errors as exc:
-        raise InputError(f"{source.name}: cannot read ({_describe(exc)})") from exc
-
-
-def _open(source: Source, stack: ExitStack) -> IO[bytes]:
-    stream: io.BufferedReader
-    if source.path is None:
-        raw: Any = sys.stdin.buffer
-        stream = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
-        magic = stream.peek(4)[:4]
-    else:
-        file = stack.enter_context(io.FileIO(source.path, "r"))
-        stream = io.BufferedReader(file, buffer_size=_READ_SIZE)
-        name = source.path.name
-        if name.endswith(".gz"):
-            magic = _GZIP_MAGIC
-        elif name.endswith(".zst"):
-            magic = _ZSTD_MAGIC
-        else:
-            magic = stream.peek(4)[:4]
-    if magic.startswith(_GZIP_MAGIC):
-        return cast(IO[bytes], stack.enter_context(gzip.GzipFile(fileobj=stream, mode="rb")))
-    if magic.startswith(_ZSTD_MAGIC):
-        try:
-            import zstandard  # noqa: PLC0415 (optional dependency)
-        except ImportError as exc:
-            raise InputError(
-                f"{source.name}: reading zstandard files needs the zstandard package"
-            ) from exc
-        reader: Any = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-        return stack.enter_context(io.BufferedReader(reader, buffer_size=_READ_SIZE))
-    return stream
-
-
-def _read_errors() -> tuple[type[BaseException], ...]:
-    """What reading a plain, gzip or zstandard file raises when it cannot be read."""
-    errors: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)
-    try:
-        import zstandard  # noqa: PLC0415 (optional dependency)
-    except ImportError:
-        return errors
-    return (*errors, zstandard.ZstdError)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    if isinstance(exc, EOFError):
-        return "the compressed stream ends early"
-    return str(exc) or type(exc).__name__
+    except ConversionError as exc:
+        raise InputError(str(exc)) from exc
+    except READ_ERRORS as exc:
+        raise InputError(f"{source.name}: {describe_read_error(exc)}") from exc

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from docent.data_models.agent_run import AgentRun
 from docent.data_models.chat import AssistantMessage
 from docent.data_models.util import clone_agent_run_with_random_ids
 from pydantic import ValidationError
 
-from nemogym_docent.agent_run_lines import convert_jsonl_line_to_agent_run, dump_agent_run
-from nemogym_docent.cli.inputs import Source
-from nemogym_docent.converter import RecordOrigin
+from nemogym_docent.agent_run_lines import dump_agent_run
+from nemogym_docent.cli.inputs import Source, sidecar_reason
+from nemogym_docent.converter import RecordOrigin, convert_nemogym_rollout_to_agent_run
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.issues import Issue
 from nemogym_docent.json_lines import BLANK, read_json_line
-from nemogym_docent.json_paths import render_json_path
-from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
+from nemogym_docent.json_paths import json_type_name, render_json_path
 from nemogym_docent.upload_keys import agent_run_upload_key, set_upload_key, upload_key
 
 TaskKind = Literal["convert", "upload", "validate", "agent_runs"]
@@ -27,20 +26,21 @@ class LineResult(NamedTuple):
     """The outcome for one non-blank line: an output line or a run, or the issues against it."""
 
     line: int
-    output: bytes | None
-    issues: tuple[Issue, ...]
+    issues: tuple[Issue, ...] = ()
+    """Why the line failed (empty when it converted or is valid)."""
+    hints: tuple[str, ...] = ()
+    """What the user may do about the failure."""
+    output: bytes | None = None
+    """The AgentRun JSON line, for ``convert``."""
     run: AgentRun | None = None
-    """The run itself, for ``upload`` and ``agent_runs`` (ready to send: its ids are fresh, its
-    upload key set)."""
+    """The run itself, for ``upload`` and ``agent_runs`` (ready to send: its ids are fresh)."""
     size: int = 0
     """The bytes of the input line."""
     messages: int = 0
     tool_calls: int = 0
     reward: float | None = None
-    lenient_only: bool = False
-    """The record converts only in the lenient mode (its ``losses`` are the approximations)."""
-    losses: tuple[Issue, ...] = ()
-    """The approximations the lenient mode made (or would make, for ``validate``)."""
+    losses: tuple[Issue, ...] | None = None
+    """The lenient mode's approximations when the record converts only leniently, else None."""
 
 
 @dataclass(frozen=True)
@@ -48,56 +48,151 @@ class LineTask:
     """Convert rollouts to JSON lines (``convert``) or to runs to send (``upload``), validate
     them, or read lines of AgentRun JSON into runs to send (``agent_runs``).
 
-    ``strict=False`` is the converter's lenient mode.
+    ``strict=False`` is the converter's lenient mode. With ``stop_at_failure`` a chunk stops at
+    its first failure, which says whether the lenient mode would convert the record.
     """
 
     kind: TaskKind
     strict: bool = True
+    stop_at_failure: bool = False
 
     def __call__(self, source: Source, lines: list[tuple[int, bytes]]) -> list[LineResult]:
-        stem = source.stem
         results: list[LineResult] = []
         for number, raw in lines:
-            try:
-                result = self._one(RecordOrigin(stem, number), raw)
-            except ConversionError as exc:
-                result = LineResult(number, None, exc.issues)
-            if result is not None:
-                results.append(result)
+            result = self._line(source, number, raw)
+            if result is None:
+                continue
+            results.append(result)
+            if self.stop_at_failure and result.issues:
+                break
         return results
 
-    def _one(self, origin: RecordOrigin, raw: bytes) -> LineResult | None:
-        """The line's result (None for a blank line); ``ConversionError`` when it fails."""
-        number = origin.line or 0
-        if self.kind in ("convert", "upload"):
-            run = convert_jsonl_line_to_agent_run(raw, strict=self.strict, origin=origin)
-            if run is None:
-                return None
-            if self.kind == "upload":
-                set_upload_key(run, upload_key(raw, strict=self.strict))
-            return _converted(number, run, raw, self.kind == "upload")
-        value = read_json_line(raw)
+    def _line(self, source: Source, number: int, raw: bytes) -> LineResult | None:
+        try:
+            value = read_json_line(raw)
+        except ConversionError as exc:
+            truncated = not raw.endswith((b"\n", b"\r"))
+            hint = "the last line looks truncated: was the file cut short?" if truncated else None
+            return _failed(source, number, _issues(exc), hint)
         if value is BLANK:
             return None
+        if not isinstance(value, dict):
+            what = "an AgentRun" if self.kind == "agent_runs" else "a rollout"
+            message = f"{what} must be a JSON object, not {json_type_name(value)}"
+            hint = None
+            if isinstance(value, list):
+                hint = (
+                    "this line is a JSON array; JSON Lines holds one object a line "
+                    f"(jq -c '.[]' {source.name} gives that)"
+                )
+            return _failed(source, number, [Issue("", message)], hint)
+        origin = RecordOrigin(source.stem, number)
         if self.kind == "validate":
-            return _validated(number, check_nemogym_rollout(value, origin=origin), self.strict)
-        try:
-            run = AgentRun.model_validate(value)
-        except ValidationError as exc:
-            return LineResult(number, None, _pydantic_issues(exc))
-        # Docent refuses runs whose ids were set by the caller, as a dumped run's are.
-        fresh = clone_agent_run_with_random_ids(run)
-        set_upload_key(fresh, agent_run_upload_key(raw))
-        return LineResult(number, None, (), run=fresh, size=len(raw))
+            return self._validated(source, origin, value)
+        if self.kind == "agent_runs":
+            return _agent_run(source, number, raw, value)
+        try:  # the two steps of convert_nemogym_jsonl_line, the run kept for the counts
+            run = convert_nemogym_rollout_to_agent_run(value, strict=self.strict, origin=origin)
+        except ConversionError as exc:
+            return _failed(source, number, _issues(exc), *self._hints(value))
+        if self.kind == "upload":
+            set_upload_key(run, upload_key(raw, strict=self.strict))
+        return _converted(number, run, raw, keep_run=self.kind == "upload")
+
+    def _validated(self, source: Source, origin: RecordOrigin, value: Any) -> LineResult:
+        # jsonschema, which explains refusals, loads only for validate.
+        from nemogym_docent.rollout_check import Verdict, check_nemogym_rollout  # noqa: PLC0415
+
+        check = check_nemogym_rollout(value, origin=origin)
+        number = origin.line or 0
+        losses = None
+        if check.verdict == Verdict.LENIENT_ONLY:
+            losses = tuple(loss.at(source.name, number) for loss in check.losses)
+        issues = check.issues(strict=self.strict)
+        if not issues:
+            return LineResult(number, losses=losses)
+        hints = _not_a_rollout_hints(value, self.kind)
+        located = tuple(issue.at(source.name, number) for issue in issues)
+        return LineResult(number, located, hints, losses=losses)
+
+    def _hints(self, value: dict[str, Any]) -> list[str | None]:
+        hints: list[str | None] = list(_not_a_rollout_hints(value, self.kind))
+        if self.stop_at_failure and self.strict and not hints:
+            try:
+                convert_nemogym_rollout_to_agent_run(value, strict=False)
+            except ConversionError:
+                pass
+            else:
+                hints.append("it converts with --lenient, which approximates what Docent refuses")
+        return hints
 
 
-def _validated(number: int, check: RolloutCheck, strict: bool) -> LineResult:
-    lenient_only = check.verdict == Verdict.LENIENT_ONLY
-    issues = tuple(check.issues(strict=strict))
-    return LineResult(number, None, issues, lenient_only=lenient_only, losses=tuple(check.losses))
+def _not_a_rollout_hints(value: dict[str, Any], kind: str) -> tuple[str, ...]:
+    if "transcripts" in value and "responses_create_params" not in value:
+        if kind == "upload":
+            return ("this line is a Docent AgentRun; upload such lines with --from-agent-runs",)
+        return ("this line is already a Docent AgentRun (as convert writes), not a rollout",)
+    return ()
 
 
-def _converted(number: int, run: AgentRun, raw: bytes, keep_run: bool) -> LineResult:
+def _failed(source: Source, number: int, issues: list[Issue], *hints: str | None) -> LineResult:
+    reason = sidecar_reason(source.name)
+    notes = [hint for hint in hints if hint]
+    if reason is not None:
+        notes.append(f"{source.name} holds {reason}, not rollouts")
+    return LineResult(number, tuple(i.at(source.name, number) for i in issues), tuple(notes))
+
+
+def _issues(exc: ConversionError) -> list[Issue]:
+    """Every issue of a refusal; the first as the error words it (``not a NeMo Gym rollout:``)."""
+    return [Issue(exc.json_path, exc.message), *exc.issues[1:]]
+
+
+def _agent_run(source: Source, number: int, raw: bytes, value: dict[str, Any]) -> LineResult:
+    try:
+        run = AgentRun.model_validate(value)
+    except ValidationError as exc:
+        hint = None
+        if "responses_create_params" in value:
+            hint = "this line is a NeMo Gym rollout; leave out --from-agent-runs to upload it"
+        issues = [
+            Issue(render_json_path(error["loc"]), _plain_words(error))
+            for error in exc.errors(include_url=False)
+        ]
+        return _failed(source, number, issues, hint)
+    # Docent refuses runs whose ids were set by the caller, as a dumped run's are.
+    fresh = clone_agent_run_with_random_ids(run)
+    set_upload_key(fresh, agent_run_upload_key(raw))
+    return LineResult(number, run=fresh, size=len(raw))
+
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "dict": "an object",
+    "model": "an object",
+    "list": "an array",
+}
+
+
+def _plain_words(error: Any) -> str:
+    """A pydantic error said as the rest of the tool says it."""
+    kind = str(error["type"])
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not allowed"
+    for prefix, words in _TYPE_WORDS.items():
+        if kind.startswith(f"{prefix}_"):
+            return f"must be {words}, not {json_type_name(error.get('input'))}"
+    if kind == "literal_error":
+        return f"must be {error.get('ctx', {}).get('expected', 'one of the allowed values')}"
+    return f"is not valid ({str(error['msg'])[:1].lower()}{str(error['msg'])[1:]})"
+
+
+def _converted(number: int, run: AgentRun, raw: bytes, *, keep_run: bool) -> LineResult:
     messages = run.transcripts[0].messages
     tool_calls = sum(
         len(message.tool_calls or ())
@@ -106,25 +201,18 @@ def _converted(number: int, run: AgentRun, raw: bytes, keep_run: bool) -> LineRe
     )
     reward = run.metadata.get("scores", {}).get("reward")
     conversion = run.metadata.get("conversion")
-    losses = conversion["losses"] if conversion else []
     numeric = isinstance(reward, int | float) and not isinstance(reward, bool)
     return LineResult(
         number,
-        # convert_nemogym_jsonl_line's bytes: the same two steps, the run kept for the counts.
-        None if keep_run else dump_agent_run(run, raw),
-        (),
+        output=None if keep_run else dump_agent_run(run, raw),
         run=run if keep_run else None,
         size=len(raw),
         messages=len(messages),
         tool_calls=tool_calls,
         reward=float(reward) if numeric else None,
-        lenient_only=conversion is not None,
-        losses=tuple(Issue(loss["json_path"], loss["message"], loss["kind"]) for loss in losses),
-    )
-
-
-def _pydantic_issues(exc: ValidationError) -> tuple[Issue, ...]:
-    return tuple(
-        Issue(render_json_path(part for part in error["loc"]), error["msg"])
-        for error in exc.errors(include_url=False)
+        losses=None
+        if conversion is None
+        else tuple(
+            Issue(loss["json_path"], loss["message"], loss["kind"]) for loss in conversion["losses"]
+        ),
     )

@@ -1,50 +1,96 @@
-"""Stream input lines through a line task in chunks, in one process or a pool, in input order."""
+"""The loop convert, validate and upload share: find the inputs, open the outputs, read the lines
+in chunks, run a line task on them (in one process or a pool, in input order), count, report
+failures, and leave no partial output behind when stopped."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
+from pathlib import Path
+from types import TracebackType
+from typing import IO
 
-from nemogym_docent.cli.inputs import Source, read_lines
+import typer
+
+from nemogym_docent.cli.inputs import Discovery, InputError, Source, discover, read_lines
 from nemogym_docent.cli.line_tasks import LineResult, LineTask
+from nemogym_docent.cli.reporting import (
+    ExitCode,
+    InputProgress,
+    Rows,
+    RunStats,
+    conversion_rows,
+    fail,
+    issue_json,
+    issue_text,
+    print_summary,
+    say,
+)
 from nemogym_docent.json_lines import split_lines
 
 CHUNK_LINES = 256
 CHUNK_BYTES = 4 << 20
 IN_FLIGHT_PER_WORKER = 4
+FAILURES_SHOWN = 20
+_PRETTY_JSON_STARTS = (b"[", b"{", b"[{")
 
 
 @dataclass
 class Chunk:
-    """Consecutive lines of one source, numbered from 1 within the source."""
+    """Consecutive lines of one source, numbered from 1 within the source (none for an empty
+    source, so that every source read is seen)."""
 
     source: Source
-    lines: list[tuple[int, bytes]]
+    lines: list[tuple[int, bytes]] = field(default_factory=list)
     size: int = 0
 
 
 def read_chunks(
-    sources: Iterable[Source], *, count_bytes: Callable[[int], None] = lambda _: None
+    sources: Iterable[Source],
+    *,
+    count_bytes: Callable[[int], None] = lambda _: None,
+    note: Callable[[str], None] = lambda _: None,
 ) -> Iterator[Chunk]:
     """Cut every source into chunks of at most ``CHUNK_LINES`` lines or about ``CHUNK_BYTES``.
 
     Lines are numbered as text mode numbers them (``\\r``, ``\\r\\n`` and ``\\n`` end a line).
+    A file that is one pretty-printed JSON document is refused as a whole (``InputError``).
     """
     for source in sources:
-        chunk = Chunk(source, [])
-        for number, raw in enumerate(split_lines(read_lines(source, count_bytes=count_bytes)), 1):
+        chunk = Chunk(source)
+        lines = split_lines(read_lines(source, count_bytes=count_bytes, note=note))
+        started = False
+        for number, raw in enumerate(lines, 1):
+            if not started and raw.strip():
+                started = True
+                _refuse_pretty_json(source, raw)
             chunk.lines.append((number, raw))
             chunk.size += len(raw)
             if len(chunk.lines) >= CHUNK_LINES or chunk.size >= CHUNK_BYTES:
                 yield chunk
-                chunk = Chunk(source, [])
-        if chunk.lines:
+                chunk = Chunk(source)
+        if chunk.lines or not started:
             yield chunk
+
+
+def _refuse_pretty_json(source: Source, first_line: bytes) -> None:
+    start = first_line.strip()
+    if start not in _PRETTY_JSON_STARTS:
+        return
+    name = source.name if source.path is not None else "-"
+    what, program = ("an array", ".[]") if start.startswith(b"[") else ("an object", ".")
+    raise InputError(
+        f"{source.name}: this is JSON ({what} over several lines), not JSON Lines "
+        "(one record a line)",
+        hint=f"jq -c '{program}' {name} > records.jsonl writes it as JSON Lines",
+    )
 
 
 def run_task(
@@ -53,17 +99,20 @@ def run_task(
     """Apply ``task`` to every chunk; results come back in input order whatever ``workers`` is.
 
     With several workers at most ``IN_FLIGHT_PER_WORKER`` chunks per worker are in flight, so
-    memory stays bounded however large the input is.
+    memory stays bounded however large the input is. Workers ignore Ctrl-C: the parent stops.
     """
     if workers <= 1:
         for chunk in chunks:
             yield chunk.source, task(chunk.source, chunk.lines)
         return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_process_context())
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=_process_context(), initializer=_ignore_interrupts
+    )
     pending: deque[tuple[Source, Future[list[LineResult]]]] = deque()
     try:
         for chunk in chunks:
-            pending.append((chunk.source, pool.submit(task, chunk.source, chunk.lines)))
+            with _interrupts_held(first=not pending):
+                pending.append((chunk.source, pool.submit(task, chunk.source, chunk.lines)))
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 source, future = pending.popleft()
                 yield source, future.result()
@@ -74,9 +123,237 @@ def run_task(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+class _interrupts_held:
+    """Holds Ctrl-C back while the first chunk is submitted (when the workers are forked), so
+    that a worker never starts with the parent's handler; the parent then receives it."""
+
+    def __init__(self, *, first: bool) -> None:
+        self._active = first and hasattr(signal, "pthread_sigmask")
+
+    def __enter__(self) -> None:
+        if self._active:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def __exit__(self, *_: object) -> None:
+        if self._active:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _process_context() -> BaseContext:
     """Fork on Linux (workers start at once, with the modules already imported); spawn elsewhere.
 
     Forking happens at the first submitted chunk, before the progress display starts its thread.
     """
     return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+
+
+class OutputFile:
+    """An output the command writes (``-o``, ``--errors``): stdout for ``-``; a pipe or device
+    as it is; otherwise a temporary file beside it that replaces it only when kept."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._temporary: Path | None = None
+        self.stream: IO[bytes]
+        if target == "-":
+            self.stream = sys.stdout.buffer
+            return
+        path = Path(target)
+        try:
+            if path.exists() and not path.is_file():
+                self.stream = path.open("wb")
+            else:
+                self._temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                self.stream = self._temporary.open("wb", buffering=1 << 20)
+        except OSError as exc:
+            fail(f"{target}: cannot write ({exc.strerror or exc})")
+
+    def close(self, *, keep: bool) -> None:
+        """Close; put the file in place when ``keep``, else leave nothing behind."""
+        if self.target == "-":
+            self.stream.flush()
+            return
+        try:
+            self.stream.close()
+        finally:
+            if self._temporary is not None:
+                if keep:
+                    self._temporary.replace(self.target)
+                else:
+                    self._temporary.unlink(missing_ok=True)
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return first.resolve() == second.resolve()
+
+
+@dataclass
+class Session:
+    """One command's run over its inputs: what the three commands share.
+
+    Used as a context manager around the loop over ``results()``: on success every output is
+    put in place; when a record stops the command only ``--errors`` is; on Ctrl-C or any other
+    fault nothing is left behind.
+    """
+
+    task: LineTask
+    inputs: list[str]
+    workers: int = 1
+    quiet: bool = False
+    skip_invalid: bool = False
+    errors: Path | None = None
+    output: str | None = None
+    progress_label: str = "reading"
+    when_stopped: Callable[[], list[str]] = list
+    """Lines to say after the error when the command stops early (upload: what it sent)."""
+    stats: RunStats = field(default_factory=RunStats)
+    output_file: OutputFile | None = None
+    _errors_file: OutputFile | None = None
+    _found: Discovery = field(default_factory=Discovery)
+    _hints_given: set[str] = field(default_factory=set)
+
+    def __enter__(self) -> Session:
+        try:
+            self._found = discover(self.inputs, skip_unreadable=self.skip_invalid)
+        except InputError as exc:
+            fail(str(exc), hints=[exc.hint] if exc.hint else [])
+        if not self.quiet:
+            say(*self._found.notes)
+        self._refuse_overwriting_inputs()
+        if self.output is not None:
+            self.output_file = OutputFile(self.output)
+        if self.errors is not None:
+            self._errors_file = OutputFile(str(self.errors))
+        return self
+
+    def _refuse_overwriting_inputs(self) -> None:
+        outputs = {"-o": self.output, "--errors": None if self.errors is None else str(self.errors)}
+        named = {
+            option: Path(target) for option, target in outputs.items() if target not in (None, "-")
+        }
+        for option, target in named.items():
+            for source in self._found.sources:
+                if source.path is not None and _same_file(target, source.path):
+                    fail(
+                        f"{target}: {option} names an input file; writing it would destroy "
+                        "the input (choose another file)"
+                    )
+        if len(named) == 2 and _same_file(named["-o"], named["--errors"]):
+            fail(f"{named['-o']}: -o and --errors name the same file (give two files)")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        stopped = isinstance(exc, typer.Exit)
+        if self.output_file is not None:
+            self.output_file.close(keep=exc is None)
+        if self._errors_file is not None:
+            self._errors_file.close(keep=exc is None or stopped)
+        if isinstance(exc, BrokenPipeError):
+            _silence_stdout()
+            raise typer.Exit(int(ExitCode.STDOUT_CLOSED)) from None
+
+    def results(self) -> Iterator[tuple[Source, LineResult]]:
+        """Every record's result, in input order, counted in ``stats``."""
+        progress = InputProgress(
+            self.progress_label, enabled=not self.quiet and sys.stderr.isatty()
+        )
+        stats = self.stats
+        current: Source | None = None
+        try:
+            chunks = read_chunks(
+                self._found.sources,
+                count_bytes=progress.count_bytes,
+                note=self._note,
+            )
+            for source, results in run_task(self.task, chunks, workers=self.workers):
+                if source is not current:
+                    current = source
+                    stats.files += 1
+                for result in results:
+                    stats.records += 1
+                    if result.losses is not None:
+                        stats.count_lenient(result.losses)
+                    if result.issues:
+                        stats.failed += 1
+                    elif result.output is not None or result.run is not None:
+                        stats.add_run(result.messages, result.tool_calls, result.reward)
+                    yield source, result
+                progress.add_records(len(results))
+        except InputError as exc:
+            progress.stop()
+            fail(str(exc), hints=[exc.hint] if exc.hint else [], then=self.when_stopped())
+        finally:
+            progress.stop()
+
+    def reject(self, result: LineResult) -> None:
+        """A record that failed: into ``--errors``; then stop the command, or (with
+        ``--skip-invalid``) say so on stderr, the first ``FAILURES_SHOWN`` times."""
+        if self._errors_file is not None:
+            self._errors_file.stream.write(b"".join(issue_json(i) for i in result.issues))
+        first = result.issues[0]
+        more = len(result.issues) - 1
+        text = issue_text(first) + (f" (and {more} more)" if more else "")
+        if not self.skip_invalid:
+            where = first.file if first.file and first.file != "<stdin>" else "INPUT"
+            fail(
+                text,
+                ExitCode.INVALID,
+                then=self.when_stopped(),
+                hints=[
+                    *result.hints,
+                    f"see every issue with: nemogym-docent validate {where}; "
+                    "--skip-invalid goes on with the other records",
+                ],
+            )
+        if self.errors is None and not self.quiet and self.stats.failed <= FAILURES_SHOWN:
+            say(text, *self.new_hints(result.hints))
+
+    def new_hints(self, hints: Iterable[str]) -> list[str]:
+        """``hint:`` lines for the hints not given yet in this run."""
+        fresh = [hint for hint in hints if hint not in self._hints_given]
+        self._hints_given.update(fresh)
+        return [f"hint: {hint}" for hint in fresh]
+
+    def _note(self, message: str) -> None:
+        if not self.quiet:
+            say(message)
+
+    def finish(self, title: str, rows: Rows | None = None, *, say_if_empty: bool = True) -> None:
+        """Say what was skipped (even when quiet), that there were no records, and the summary."""
+        stats = self.stats
+        if stats.failed and self.skip_invalid:
+            if self.quiet or self.errors is not None:
+                where = f"; details in {self.errors}" if self.errors is not None else ""
+                say(f"skipped {stats.failed:,} invalid record{_s(stats.failed)}{where}")
+            elif stats.failed > FAILURES_SHOWN:
+                say(
+                    f"... and {stats.failed - FAILURES_SHOWN:,} more invalid records (see --errors)"
+                )
+        if not stats.records and say_if_empty:
+            say("no records in the input")
+        if not self.quiet:
+            print_summary(title, rows if rows is not None else conversion_rows(stats))
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: later flushes must not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

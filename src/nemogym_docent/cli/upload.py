@@ -4,27 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
-from nemogym_docent.cli.exit_codes import ExitCode, fail, note
-from nemogym_docent.cli.failures import ErrorsFile, Failure
-from nemogym_docent.cli.inputs import InputError
 from nemogym_docent.cli.line_tasks import LineResult, LineTask
-from nemogym_docent.cli.pipeline import read_chunks, run_task
-from nemogym_docent.cli.progress import InputProgress
-from nemogym_docent.cli.shared_options import (
-    ErrorsPath,
-    Inputs,
-    Lenient,
-    Quiet,
-    SkipInvalid,
-    Workers,
-    find_inputs,
-    stderr_is_terminal,
-)
-from nemogym_docent.cli.summaries import RunStats, print_conversion_summary
+from nemogym_docent.cli.pipeline import Session
+from nemogym_docent.cli.reporting import ExitCode, conversion_rows, fail, say
 from nemogym_docent.upload_keys import get_upload_key
 
 if TYPE_CHECKING:
@@ -36,19 +23,36 @@ BATCH_BYTES = 64 << 20
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class UploadOptions:
+    """What the upload command was asked to do."""
+
+    inputs: list[str]
+    collection_id: str | None
+    collection_name: str | None
+    api_url: str | None
+    frontend_url: str | None
+    from_agent_runs: bool
+    dry_run: bool
+    skip_invalid: bool
+    errors: Path | None
+    batch_size: int
+    wait: bool
+    timeout: float
+    resume: bool
+    lenient: bool
+    workers: int
+    quiet: bool
+
+
 @dataclass
 class SentBatch:
-    """A batch Docent accepted: its number, size, where its runs came from, and its jobs."""
+    """A batch Docent accepted: its size, where its runs came from, and its jobs."""
 
-    number: int
     runs: int
     first: str
     last: str
     job_ids: list[str]
-
-    def describe(self) -> str:
-        jobs = ", ".join(self.job_ids) or "no job id"
-        return f"batch {self.number}: {self.runs} runs ({self.first} to {self.last}); job {jobs}"
 
 
 @dataclass
@@ -59,177 +63,76 @@ class _Batch:
     last: str = ""
 
 
-def upload_command(
-    inputs: Inputs,
-    collection_id: Annotated[
-        str | None,
-        typer.Option("--collection-id", metavar="ID", help="Add the runs to this collection."),
-    ] = None,
-    collection_name: Annotated[
-        str | None,
-        typer.Option(
-            "--collection-name", metavar="NAME", help="Create a collection with this name."
-        ),
-    ] = None,
-    api_url: Annotated[
-        str | None,
-        typer.Option(
-            "--api-url", help="Docent API URL (default: DOCENT_API_URL, docent.env, or Docent's)."
-        ),
-    ] = None,
-    frontend_url: Annotated[
-        str | None,
-        typer.Option(
-            "--frontend-url",
-            help="Docent web app URL (default: DOCENT_FRONTEND_URL, docent.env, or Docent's).",
-        ),
-    ] = None,
-    from_agent_runs: Annotated[
-        bool,
-        typer.Option(
-            "--from-agent-runs", help="Inputs are AgentRun JSON lines (from convert), not rollouts."
-        ),
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Convert and count, send nothing.")
-    ] = False,
-    skip_invalid: SkipInvalid = False,
-    errors: ErrorsPath = None,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Runs sent per request (at most).")
-    ] = 500,
-    wait: Annotated[
-        bool,
-        typer.Option("--wait/--no-wait", help="Wait until Docent has processed every batch."),
-    ] = True,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            "--timeout",
-            min=0.001,
-            metavar="SECONDS",
-            help="Longest wait for any one request, and for Docent to finish processing.",
-        ),
-    ] = 300.0,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume",
-            help="Send only the runs the collection does not hold yet (by their upload keys).",
-        ),
-    ] = False,
-    lenient: Lenient = False,
-    workers: Workers = 1,
-    quiet: Quiet = False,
-) -> None:
-    """Convert rollouts and add them to a Docent collection, in batches, with Docent's client.
-
-    The API key comes from DOCENT_API_KEY (or a docent.env file), as Docent's SDK reads it.
-    Exit code 0: all sent; 1: invalid records or a timeout; 2: usage, input or server error.
-    """
-    if (collection_id is None) == (collection_name is None) and not dry_run:
-        fail("give either --collection-id or --collection-name")
-    found = find_inputs(inputs, quiet=quiet)
-    uploader: DocentUploader | None = None
-    if not dry_run:
-        uploader = _connect(api_url, frontend_url, timeout, quiet)
-        if collection_id is None:
-            collection_id = _call(lambda: uploader.create_collection(str(collection_name)), [])
-    upload = _Upload(
-        uploader,
-        collection_id or "",
-        batch_size=batch_size,
-        resume=resume,
-        # A collection created just now holds nothing yet.
-        check_collection=collection_name is None,
+def run_upload(options: UploadOptions) -> None:
+    """Connect (unless a dry run), then convert and send batch by batch; exits."""
+    uploader = None if options.dry_run else _connect(options)
+    upload = _Upload(uploader, options)
+    task = LineTask(
+        "agent_runs" if options.from_agent_runs else "upload",
+        strict=not options.lenient,
+        stop_at_failure=not options.skip_invalid,
     )
-    upload.stats.files = len(found.sources)
-    errors_file = ErrorsFile(errors)
-    progress = InputProgress("uploading", enabled=not quiet and stderr_is_terminal())
-    task = LineTask("agent_runs" if from_agent_runs else "upload", strict=not lenient)
-    try:
-        with progress:
-            chunks = read_chunks(found.sources, count_bytes=progress.count_bytes)
-            for source, results in run_task(task, chunks, workers=workers):
-                for result in results:
-                    failures = upload.add(source.name, result)
-                    for failure in failures:
-                        errors_file.write(failure)
-                    if failures and not skip_invalid:
-                        _stop(failures[0].as_text(), upload.reported, ExitCode.INVALID)
-                    if failures and errors is None and not quiet:
-                        note(failures[0].as_text())
-                progress.add_records(len(results))
-            upload.flush()
-    except InputError as exc:
-        _stop(str(exc), upload.reported, ExitCode.ERROR)
-    finally:
-        errors_file.close()
-
-    if uploader is not None and wait:
-        job_ids = [job for batch in upload.sent for job in batch.job_ids]
-        _call(lambda: uploader.wait(upload.collection_id, job_ids), upload.sent)
-    if not quiet:
-        verb = "would send" if dry_run else "sent"
-        batches = f"{upload.batches:,} batch" + ("" if upload.batches == 1 else "es")
-        if resume:
-            note(f"{upload.already:,} runs already in the collection were not sent again")
-        title = f"upload ({verb} {upload.stats.runs - upload.already:,} runs in {batches})"
-        print_conversion_summary(upload.stats, title=title)
-    if uploader is not None:
+    with Session(
+        task,
+        options.inputs,
+        workers=options.workers,
+        quiet=options.quiet,
+        skip_invalid=options.skip_invalid,
+        errors=options.errors,
+        progress_label="uploading",
+        when_stopped=upload.what_was_sent,
+    ) as session:
+        for source, result in session.results():
+            if result.issues:
+                session.reject(result)
+            else:
+                upload.add(source.name, result)
+        upload.flush()
+        if uploader is not None and options.wait and upload.sent:
+            job_ids = [job for batch in upload.sent for job in batch.job_ids]
+            upload.call(lambda: uploader.wait(upload.collection_id or "", job_ids))
+        if options.resume and not options.quiet:
+            say(f"{upload.already:,} runs already in the collection were not sent again")
+        verb = "would send" if uploader is None else "sent"
+        sent = session.stats.runs - upload.already
+        rows = [(verb, f"{sent:,} runs in {upload.batches:,} batch{_es(upload)}")]
+        session.finish("upload", rows + conversion_rows(session.stats))
+    if uploader is not None and upload.collection_id is not None:
         typer.echo(uploader.collection_url(upload.collection_id))
-    failed = upload.stats.failed
-    raise typer.Exit(int(ExitCode.OK if skip_invalid or not failed else ExitCode.INVALID))
+    raise typer.Exit(int(ExitCode.OK))
+
+
+def _es(upload: _Upload) -> str:
+    return "" if upload.batches == 1 else "es"
 
 
 class _Upload:
-    """Gathers converted runs into batches and sends each full batch (counts it in a dry run)."""
+    """Gathers converted runs into batches and sends each full batch (counts it in a dry run);
+    creates the collection, when asked to, just before the first batch goes."""
 
-    def __init__(
-        self,
-        uploader: DocentUploader | None,
-        collection_id: str,
-        *,
-        batch_size: int,
-        resume: bool = False,
-        check_collection: bool = True,
-    ) -> None:
+    def __init__(self, uploader: DocentUploader | None, options: UploadOptions) -> None:
         self.uploader = uploader
-        self.collection_id = collection_id
-        self.batch_size = batch_size
-        self.resume = resume
-        self.check_collection = check_collection and uploader is not None
+        self.options = options
+        self.collection_id = options.collection_id
+        # A collection this upload creates holds nothing yet.
+        self.check_collection = uploader is not None and options.collection_name is None
         self.already = 0
         """Runs not sent because the collection held them (or this upload sent them before)."""
         self._sent_keys: set[str] = set()
-        self.stats = RunStats()
         self.sent: list[SentBatch] = []
         self.batches = 0
         self._batch = _Batch()
 
-    @property
-    def reported(self) -> list[SentBatch] | None:
-        """The batches to list when stopping early (None in a dry run, which sends none)."""
-        return None if self.uploader is None else self.sent
-
-    def add(self, file: str, result: LineResult) -> list[Failure]:
-        """Take one line's result; returns its failures (empty when it became a run)."""
-        self.stats.records += 1
-        if result.run is None:
-            self.stats.failed += 1
-            return [
-                Failure(file, result.line, issue.json_path, issue.message)
-                for issue in result.issues
-            ]
-        self.stats.add_run(result)
+    def add(self, file: str, result: LineResult) -> None:
+        """Take one record's run; send the batch when it is full."""
+        assert result.run is not None
         batch = self._batch
         batch.runs.append(result.run)
         batch.size += result.size
         batch.first = batch.first or f"{file}:{result.line}"
         batch.last = f"{file}:{result.line}"
-        if len(batch.runs) >= self.batch_size or batch.size >= BATCH_BYTES:
+        if len(batch.runs) >= self.options.batch_size or batch.size >= BATCH_BYTES:
             self.flush()
-        return []
 
     def flush(self) -> None:
         """Send the runs gathered so far, if any."""
@@ -237,21 +140,21 @@ class _Upload:
         if not batch.runs:
             return
         self._batch = _Batch()
-        runs = self._missing(batch.runs) if uploader is not None else batch.runs
+        runs = batch.runs if uploader is None else self._missing(uploader, batch.runs)
         if not runs:
             return
         self.batches += 1
         if uploader is not None:
-            job_ids = _call(lambda: uploader.send(self.collection_id, runs), self.sent)
-            self.sent.append(SentBatch(self.batches, len(runs), batch.first, batch.last, job_ids))
+            collection_id = self.collection_id or self._create_collection(uploader)
+            job_ids = self.call(lambda: uploader.send(collection_id, runs))
+            self.sent.append(SentBatch(len(runs), batch.first, batch.last, job_ids))
 
-    def _missing(self, runs: list[AgentRun]) -> list[AgentRun]:
+    def _missing(self, uploader: DocentUploader, runs: list[AgentRun]) -> list[AgentRun]:
         """With ``--resume``, the runs whose keys neither the collection nor this upload holds;
         without, all of them, with a warning the first time the collection holds some."""
-        uploader = self.uploader
-        assert uploader is not None
         keys = [get_upload_key(run) for run in runs]
-        if not self.resume:
+        collection_id = self.collection_id or ""
+        if not self.options.resume:
             if self.check_collection:
                 from nemogym_docent.cli.docent_upload import (  # noqa: PLC0415
                     ServerError,
@@ -259,11 +162,11 @@ class _Upload:
                 )
 
                 try:
-                    held = uploader.held_keys(self.collection_id, keys)
+                    held = uploader.held_keys(collection_id, keys)
                 except (ServerError, ServerTimeout):  # only a warning is at stake
                     held, self.check_collection = set(), False
                 if held:
-                    note(
+                    say(
                         f"warning: the collection already holds {len(held):,} of these runs "
                         "(from an earlier upload?); rerun with --resume to send only the "
                         "missing ones"
@@ -271,7 +174,7 @@ class _Upload:
                     self.check_collection = False
             return runs
         held = (
-            _call(lambda: uploader.held_keys(self.collection_id, keys), self.sent)
+            self.call(lambda: uploader.held_keys(collection_id, keys))
             if self.check_collection
             else set()
         )
@@ -284,40 +187,51 @@ class _Upload:
             missing.append(run)
         return missing
 
+    def _create_collection(self, uploader: DocentUploader) -> str:
+        name = str(self.options.collection_name)
+        self.collection_id = self.call(lambda: uploader.create_collection(name))
+        url = uploader.collection_url(self.collection_id)
+        say(f"created collection {self.collection_id} ({name}): {url}")
+        return self.collection_id
 
-def _connect(
-    api_url: str | None, frontend_url: str | None, timeout: float, quiet: bool
-) -> DocentUploader:
+    def call(self, action: Callable[[], T]) -> T:
+        """Run a server call; on failure say what was already sent, then exit."""
+        from nemogym_docent.cli.docent_upload import ServerError, ServerTimeout  # noqa: PLC0415
+
+        try:
+            return action()
+        except ServerTimeout as exc:
+            self._stop(str(exc), ExitCode.INVALID)
+        except ServerError as exc:
+            self._stop(str(exc), ExitCode.ERROR)
+
+    def _stop(self, message: str, code: ExitCode) -> NoReturn:
+        fail(message, code, then=self.what_was_sent())
+
+    def what_was_sent(self) -> list[str]:
+        """One line: the batches, runs, their origin and job ids sent so far (none in a dry run)."""
+        if self.uploader is None:
+            return []
+        if not self.sent:
+            return ["nothing was sent before stopping"]
+        runs = sum(batch.runs for batch in self.sent)
+        jobs = ", ".join(job for batch in self.sent for job in batch.job_ids) or "no job id"
+        batches = f"{len(self.sent)} batch" + ("" if len(self.sent) == 1 else "es")
+        return [
+            f"sent before stopping: {batches}, {runs:,} runs ({self.sent[0].first} to "
+            f"{self.sent[-1].last}) to collection {self.collection_id}; jobs {jobs}"
+        ]
+
+
+def _connect(options: UploadOptions) -> DocentUploader:
     from nemogym_docent.cli.docent_upload import DocentUploader, ServerError  # noqa: PLC0415
 
     try:
         return DocentUploader(
-            api_url=api_url, frontend_url=frontend_url, timeout=timeout, quiet=quiet
+            api_url=options.api_url,
+            frontend_url=options.frontend_url,
+            timeout=options.timeout,
+            quiet=options.quiet,
         )
     except ServerError as exc:
         fail(str(exc))
-
-
-def _call(action: Callable[[], T], sent: list[SentBatch] | None) -> T:
-    """Run a server call; on failure say which batches were already sent, then exit."""
-    from nemogym_docent.cli.docent_upload import ServerError, ServerTimeout  # noqa: PLC0415
-
-    try:
-        return action()
-    except ServerTimeout as exc:
-        _stop(str(exc), sent, ExitCode.INVALID)
-    except ServerError as exc:
-        _stop(str(exc), sent, ExitCode.ERROR)
-
-
-def _stop(message: str, sent: list[SentBatch] | None, code: ExitCode) -> NoReturn:
-    """Say which batches were sent (None: a dry run sends none), then exit with ``code``."""
-    if sent is None:
-        pass
-    elif sent:
-        note(f"{len(sent)} batch(es) were sent before stopping:")
-        for batch in sent:
-            note(f"  {batch.describe()}")
-    else:
-        note("no batch was sent")
-    fail(message, code)
