@@ -82,7 +82,7 @@ def test_invalid_json_names_file_line_and_column(tmp_path: Path) -> None:
 
 def test_unreadable_file_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "missing.jsonl"
-    assert str(file_error(path)) == f"{path}: cannot read the file (No such file or directory)"
+    assert str(file_error(path)) == f"{path}: no such file or directory"
 
 
 def test_schema_fault_is_chained_to_the_models_error() -> None:

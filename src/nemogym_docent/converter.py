@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from nemogym_docent.agent_run_mapping import build_agent_run
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.export_files import export_stem, read_export_lines
 from nemogym_docent.issues import Issue
 from nemogym_docent.json_lines import iter_json_lines
 from nemogym_docent.json_paths import json_type_name
@@ -128,20 +129,20 @@ def _converting(rollout: Any) -> Iterator[dict[str, Any]]:
 def iter_nemogym_jsonl_file_to_agent_runs(
     file_path: str | Path, *, strict: bool = True, detail: Detail = "docent"
 ) -> Iterator[AgentRun]:
-    """Convert a JSONL export line by line (blank lines skipped), holding one line at a time."""
+    """Convert a JSONL export line by line (blank lines skipped), holding one line at a time.
+
+    ``.jsonl.gz`` and ``.jsonl.zst`` files are decompressed (the first bytes decide), as the
+    command line does; a file that cannot be read raises ``ConversionError`` in its words.
+    """
     path = Path(file_path)
-    try:
-        stream = path.open("rb")
-    except OSError as exc:
-        raise ConversionError(f"cannot read the file ({exc.strerror or exc})", file=path) from exc
-    with stream:
-        for line, value in iter_json_lines(stream, str(path)):
-            try:
-                yield convert_nemogym_rollout_to_agent_run(
-                    value, strict=strict, detail=detail, origin=RecordOrigin(path.stem, line)
-                )
-            except ConversionError as exc:
-                raise exc.at(path, line) from exc
+    stem = export_stem(path.name)
+    for line, value in iter_json_lines(read_export_lines(path, name=str(path)), str(path)):
+        try:
+            yield convert_nemogym_rollout_to_agent_run(
+                value, strict=strict, detail=detail, origin=RecordOrigin(stem, line)
+            )
+        except ConversionError as exc:
+            raise exc.at(path, line) from exc
 
 
 def convert_nemogym_jsonl_file_to_agent_runs(

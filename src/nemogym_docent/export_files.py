@@ -27,8 +27,19 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_SIZE = 1 << 20
 _SUFFIXES: dict[str, Compression] = {".gz": "gzip", ".zst": "zstandard"}
+EXPORT_SUFFIXES = (".jsonl.gz", ".jsonl.zst", ".jsonl")
+"""The names of rollout exports, longest first."""
 READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, zstandard.ZstdError)
 """What reading a plain, gzip or zstandard stream raises when it cannot be read."""
+
+
+def export_stem(name: str) -> str:
+    """A file name without ``.jsonl`` (and ``.gz``/``.zst``): names runs that lack an identity
+    in the lenient mode."""
+    for suffix in EXPORT_SUFFIXES:
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return Path(name).stem
 
 
 def compression_of(head: bytes) -> Compression | None:

@@ -12,15 +12,16 @@ from pathlib import Path
 
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.export_files import (
+    EXPORT_SUFFIXES,
     READ_ERRORS,
     compression_named,
     describe_read_error,
+    export_stem,
     open_export,
 )
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-ROLLOUT_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 # Files NeMo Gym writes next to a rollout export that hold no rollouts.
@@ -57,13 +58,7 @@ class Source:
     def stem(self) -> str:
         """The file name without ``.jsonl`` (and ``.gz``/``.zst``): names runs that lack an
         identity in lenient mode, as the library's file converter does."""
-        if self.path is None:
-            return "stdin"
-        name = self.path.name
-        for suffix in sorted(ROLLOUT_SUFFIXES, key=len, reverse=True):
-            if name.endswith(suffix):
-                return name.removesuffix(suffix)
-        return self.path.stem
+        return "stdin" if self.path is None else export_stem(self.path.name)
 
 
 @dataclass
@@ -157,7 +152,7 @@ def _take(path: Path, found: Discovery, *, skip_unreadable: bool) -> None:
     if reason is not None:
         found.notes.append(f"skipped {path}: {reason}, not rollouts")
         return
-    if not path.name.endswith(ROLLOUT_SUFFIXES):
+    if not path.name.endswith(EXPORT_SUFFIXES):
         return
     try:
         _check_readable(path, str(path))
