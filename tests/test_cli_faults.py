@@ -18,6 +18,7 @@ from cli_helpers import (
     assert_no_traceback,
     jsonl,
     orphan_output,
+    output_lines,
     run_cli,
     run_process,
     summary_rows,
@@ -25,7 +26,9 @@ from cli_helpers import (
     without_agent_ref,
     write_export,
 )
-from parity import EXAMPLES
+from parity import EXAMPLES, comparable
+
+import nemogym_docent
 
 # Data lost or overwritten without a word
 
@@ -375,3 +378,36 @@ def test_max_errors_counts_the_files_actually_read(tmp_path: Path) -> None:
         write_export(tmp_path / f"{name}.jsonl", [without_agent_ref()] * 3)
     result = run_cli(["validate", str(tmp_path), "--max-errors", "2"])
     assert summary_rows(result.stderr)["files read"] == "1"
+
+
+def test_an_unknown_item_type_is_reported_once_with_one_list(tmp_path: Path) -> None:
+    record = valid_rollouts(1)[0]
+    record["response"]["output"][0]["type"] = "weird_item"
+    export = write_export(tmp_path / "a.jsonl", [record])
+    for mode in ([], ["--lenient"]):
+        result = run_cli(["validate", str(export), "-q", *mode])
+        assert result.exit_code == 1
+        (line,) = result.stdout.splitlines()
+        assert line.startswith(f'{export}:1: response.output[0]: unsupported type "weird_item"; ')
+        assert line.count("expected one of") == 1
+
+
+def test_the_library_reads_what_the_cli_reads_and_words_faults_alike(tmp_path: Path) -> None:
+    data = jsonl(valid_rollouts(3))
+    files = {
+        "a.jsonl.gz": gzip.compress(data),
+        "b.jsonl.zst": _zstd(data),
+        "c.jsonl": gzip.compress(data),
+    }
+    for name, content in files.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        runs = nemogym_docent.convert_nemogym_jsonl_file_to_agent_runs(path, strict=False)
+        converted = run_cli(["convert", str(path), "-q", "--lenient"])
+        assert [comparable(run) for run in runs] == output_lines(converted.stdout_bytes)
+    cut = tmp_path / "cut.jsonl.zst"
+    cut.write_bytes(files["b.jsonl.zst"][:-30])
+    for path in (tmp_path / "missing.jsonl", cut):
+        with pytest.raises(nemogym_docent.ConversionError) as raised:
+            nemogym_docent.convert_nemogym_jsonl_file_to_agent_runs(path)
+        assert run_cli(["convert", str(path), "-q"]).stderr == f"error: {raised.value}\n"
