@@ -146,6 +146,10 @@ def test_an_unwritable_errors_path_is_one_line_and_exit_2(tmp_path: Path) -> Non
         assert (
             result.stderr == f"error: {target}: cannot write (No such file or directory)\n".encode()
         )
+    out = tmp_path / "runs.jsonl"
+    result = run_process("convert", str(export), "-o", str(out), "--errors", str(target))
+    assert result.returncode == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.jsonl"]  # no temporary -o
 
 
 def _big_export(tmp_path: Path) -> Path:

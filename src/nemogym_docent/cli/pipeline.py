@@ -229,10 +229,15 @@ class Session:
         if not self.quiet:
             say(*self._found.notes)
         self._refuse_overwriting_inputs()
-        if self.output is not None:
-            self.output_file = OutputFile(self.output)
-        if self.errors is not None:
-            self._errors_file = OutputFile(str(self.errors))
+        try:
+            if self.output is not None:
+                self.output_file = OutputFile(self.output)
+            if self.errors is not None:
+                self._errors_file = OutputFile(str(self.errors))
+        except BaseException:
+            if self.output_file is not None:
+                self.output_file.close(keep=False)
+            raise
         return self
 
     def _refuse_overwriting_inputs(self) -> None:
@@ -260,7 +265,7 @@ class Session:
         if self.output_file is not None:
             self.output_file.close(keep=exc is None)
         if self._errors_file is not None:
-            self._errors_file.close(keep=exc is None or stopped)
+            self._errors_file.close(keep=exc is None or (stopped and self.stats.failed > 0))
         if isinstance(exc, BrokenPipeError):
             _silence_stdout()
             raise typer.Exit(int(ExitCode.STDOUT_CLOSED)) from None

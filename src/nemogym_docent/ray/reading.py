@@ -22,7 +22,6 @@ import zstandard
 
 from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
 from nemogym_docent.cli.inputs import (
-    ROLLOUT_SUFFIXES,
     STDIN,
     InputError,
     Source,
@@ -31,6 +30,7 @@ from nemogym_docent.cli.inputs import (
 )
 from nemogym_docent.converter import RecordOrigin
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.export_files import EXPORT_SUFFIXES, export_stem
 from nemogym_docent.json_lines import split_lines
 from nemogym_docent.upload_keys import upload_key
 
@@ -90,7 +90,7 @@ def find_rollout_files(
         if filesystem is None and _is_local(argument):
             local = argument.removeprefix("file://")
             try:
-                found = discover([local])
+                found = discover([local], skip_unreadable=False)
             except InputError as exc:
                 raise FileNotFoundError(str(exc)) from exc
             files += [_local(source) for source in found.sources]
@@ -119,7 +119,7 @@ def _remote(uri: str, filesystem: pafs.FileSystem | None) -> list[RolloutFile]:
         raise ValueError(f"{uri}: patterns are read on local paths only; name a directory")
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.File:
-        return [RolloutFile(uri, scheme + path, _stem(posixpath.basename(path)))]
+        return [RolloutFile(uri, scheme + path, export_stem(posixpath.basename(path)))]
     if info.type != pafs.FileType.Directory:
         raise FileNotFoundError(f"{uri}: no such file or directory")
     children = fs.get_file_info(pafs.FileSelector(path, recursive=True))
@@ -129,18 +129,11 @@ def _remote(uri: str, filesystem: pafs.FileSystem | None) -> list[RolloutFile]:
         RolloutFile(
             prefix + "/" + posixpath.relpath(child, path),
             scheme + child,
-            _stem(posixpath.basename(child)),
+            export_stem(posixpath.basename(child)),
         )
         for child in found
-        if child.endswith(ROLLOUT_SUFFIXES) and sidecar_reason(posixpath.basename(child)) is None
+        if child.endswith(EXPORT_SUFFIXES) and sidecar_reason(posixpath.basename(child)) is None
     ]
-
-
-def _stem(name: str) -> str:
-    for suffix in sorted(ROLLOUT_SUFFIXES, key=len, reverse=True):
-        if name.endswith(suffix):
-            return name.removesuffix(suffix)
-    return posixpath.splitext(name)[0]
 
 
 class _FileConverter:
