@@ -152,18 +152,18 @@ def test_an_unwritable_errors_path_is_one_line_and_exit_2(tmp_path: Path) -> Non
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.jsonl"]  # no temporary -o
 
 
-def _big_export(tmp_path: Path) -> Path:
+def _big_export(tmp_path: Path, copies: int = 600) -> Path:
     lines = EXAMPLES.read_bytes().splitlines(keepends=True)
     path = tmp_path / "big.jsonl"
-    path.write_bytes(b"".join(lines * 600) + jsonl([without_agent_ref()]))
+    path.write_bytes(b"".join(lines * copies) + jsonl([without_agent_ref()]))
     return path
 
 
-@pytest.mark.parametrize("delay", [0.3, 1.5, 3.0])
+@pytest.mark.parametrize("moment", ["starting", "converting"])
 def test_ctrl_c_with_two_workers_is_one_line_exit_130_and_leaves_nothing(
-    tmp_path: Path, delay: float
+    tmp_path: Path, moment: str
 ) -> None:
-    export = _big_export(tmp_path)
+    export = _big_export(tmp_path, copies=1200)
     out, errors = tmp_path / "runs.jsonl", tmp_path / "errors.jsonl"
     process = subprocess.Popen(
         [
@@ -174,7 +174,14 @@ def test_ctrl_c_with_two_workers_is_one_line_exit_130_and_leaves_nothing(
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )
-    time.sleep(delay)
+    if moment == "starting":
+        time.sleep(0.3)  # importing the command and the converter
+    else:  # the output has started: the workers are converting
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".runs.jsonl.*.tmp")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    assert process.poll() is None, "the command ended before Ctrl-C"
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     stdout, stderr = process.communicate(timeout=120)
     assert_no_traceback(stderr)
