@@ -27,7 +27,7 @@ from parity import EXAMPLES, comparable
 
 import nemogym_docent
 from nemogym_docent.cli import pipeline
-from nemogym_docent.schema_files import schema_names, schema_path
+from nemogym_docent.packaged_schemas import schema_names, schema_path
 
 
 def library_lines(records: list[dict[str, object]]) -> list[dict[str, object]]:

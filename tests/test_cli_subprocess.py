@@ -20,7 +20,7 @@ from cli_helpers import (
 from parity import EXAMPLES, comparable
 
 import nemogym_docent
-from nemogym_docent.schema_files import schema_path
+from nemogym_docent.packaged_schemas import schema_path
 
 COMMANDS = {"console script": [str(SCRIPT)], "python -m": [sys.executable, "-m", "nemogym_docent"]}
 

@@ -15,9 +15,10 @@ from referencing.jsonschema import DRAFT202012
 
 from nemogym_docent.issues import Issue
 from nemogym_docent.json_paths import join_json_path, json_type_name, render_json_path
-from nemogym_docent.schema_files import (
+from nemogym_docent.packaged_schemas import (
     FULL_ROOT_SCHEMA,
     ROOT_SCHEMA,
+    SCHEMA_SUFFIX,
     schema_names,
     schema_path,
 )
@@ -32,7 +33,7 @@ def _schemas() -> dict[str, dict[str, Any]]:
 
 def schema_files() -> dict[str, dict[str, Any]]:
     """Every packaged schema, parsed, by file name (``items.schema.json``, ...)."""
-    return {f"{name}{_SUFFIX}": schema for name, schema in _schemas().items()}
+    return {f"{name}{SCHEMA_SUFFIX}": schema for name, schema in _schemas().items()}
 
 
 def _is_json_integer(_checker: object, instance: object) -> bool:

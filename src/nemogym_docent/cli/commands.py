@@ -10,7 +10,7 @@ from typing import Annotated, cast
 import typer
 
 from nemogym_docent.cli.reporting import ExitCode, fail
-from nemogym_docent.schema_files import ROOT_SCHEMA
+from nemogym_docent.packaged_schemas import ROOT_SCHEMA
 
 app = typer.Typer(
     name="nemogym-docent",
@@ -381,7 +381,7 @@ def schema(
     path: Annotated[bool, typer.Option("--path", help="Print the file's path instead.")] = False,
 ) -> None:
     """Print a JSON Schema that ships with the package (the strict rollout schema by default)."""
-    from nemogym_docent.schema_files import schema_names, schema_path  # noqa: PLC0415
+    from nemogym_docent.packaged_schemas import schema_names, schema_path  # noqa: PLC0415
 
     try:
         location = schema_path(name)
