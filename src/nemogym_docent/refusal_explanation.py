@@ -26,9 +26,8 @@ from nemogym_docent.models import (
     StrictResponse,
     StrictResponsesCreateParams,
 )
+from nemogym_docent.packaged_schemas import FULL_ROOT_SCHEMA, ROOT_SCHEMA
 from nemogym_docent.schema_validation import (
-    FULL_ROOT_SCHEMA,
-    ROOT_SCHEMA,
     RolloutValidator,
     rollout_validator,
     schema_files,
