@@ -237,3 +237,25 @@ def test_the_datasink_stores_every_run_once_though_a_killed_task_runs_again(
     dataset.write_datasink(again)
     assert (again.counts.sent, again.counts.already) == (0, 21)
     assert len(docent.runs) == 21
+
+
+def test_the_datasink_stops_at_a_failed_row_or_leaves_it_out(
+    docent: FakeDocent, tmp_path: Path
+) -> None:
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(jsonl([*valid_rollouts(3), without_agent_ref()]))
+    options: dict[str, Any] = {
+        "collection_id": COLLECTION,
+        "api_key": API_KEY,
+        "api_url": docent.server.url_for("/"),
+        "frontend_url": "http://127.0.0.1:1/web",
+    }
+    dataset = read_nemogym_rollouts(str(export))
+    with pytest.raises(ConversionError) as refused:
+        dataset.write_datasink(DocentDatasink(**options))
+    assert f"{export}: line 4: agent_ref: is required" in str(refused.value)
+    assert docent.runs == []
+    sink = DocentDatasink(**options, skip_invalid=True)
+    dataset.write_datasink(sink)
+    assert (sink.counts.sent, sink.counts.already, sink.counts.skipped) == (3, 0, 1)
+    assert len(docent.runs) == 3
