@@ -31,7 +31,11 @@ from pytest_httpserver import HTTPServer  # noqa: E402
 from test_upload import without_ids  # noqa: E402
 from werkzeug import Request  # noqa: E402
 
-from nemogym_docent import ConversionError  # noqa: E402
+from nemogym_docent import (  # noqa: E402
+    ConversionError,
+    RecordOrigin,
+    convert_nemogym_jsonl_line,
+)
 from nemogym_docent.ray import (  # noqa: E402
     COLUMNS,
     DocentDatasink,
@@ -259,3 +263,18 @@ def test_the_datasink_stops_at_a_failed_row_or_leaves_it_out(
     dataset.write_datasink(sink)
     assert (sink.counts.sent, sink.counts.already, sink.counts.skipped) == (3, 0, 1)
     assert len(docent.runs) == 3
+
+
+def test_full_detail_reaches_every_line_and_its_key(tmp_path: Path) -> None:
+    lines = EXAMPLES.read_bytes().splitlines(keepends=True)
+    stem = EXAMPLES.name.removesuffix(".jsonl")
+    expected = b"".join(
+        convert_nemogym_jsonl_line(line, detail="full", origin=RecordOrigin(stem, number))
+        for number, line in enumerate(lines, start=1)
+    )
+    assert expected != b"".join(map(convert_nemogym_jsonl_line, lines))
+    dataset = read_nemogym_rollouts(str(EXAMPLES), detail="full", preserve_order=True)
+    write_agent_runs(dataset, str(tmp_path / "out"))
+    assert written(tmp_path / "out") == expected
+    keys = [row["upload_key"] for row in dataset.take_all()]
+    assert keys == [upload_key(line, detail="full") for line in lines]

@@ -28,7 +28,7 @@ from nemogym_docent.cli.inputs import (
     discover,
     sidecar_reason,
 )
-from nemogym_docent.converter import RecordOrigin
+from nemogym_docent.converter import Detail, RecordOrigin
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.export_files import EXPORT_SUFFIXES, export_stem
 from nemogym_docent.json_lines import split_lines
@@ -56,6 +56,7 @@ def read_nemogym_rollouts(
     paths: str | Sequence[str],
     *,
     strict: bool = True,
+    detail: Detail = "docent",
     preserve_order: bool = False,
     filesystem: pafs.FileSystem | None = None,
 ) -> ray.data.Dataset:
@@ -64,7 +65,8 @@ def read_nemogym_rollouts(
     ``paths``: files, directories and (local) globs, as the command line takes them, or URIs
     that pyarrow's filesystems read (``s3://bucket/prefix``; or pass ``filesystem``).
     Directories give their ``*.jsonl``, ``*.jsonl.gz`` and ``*.jsonl.zst`` files in sorted order,
-    leaving out NeMo Gym's side files. ``strict=False`` is the lenient mode. ``preserve_order``
+    leaving out NeMo Gym's side files. ``strict=False`` is the lenient mode, ``detail="full"`` the
+    full detail (as for ``convert_nemogym_jsonl_line``). ``preserve_order``
     keeps the rows, and what is written from them, in input order.
     """
     arguments = [paths] if isinstance(paths, str) else list(paths)
@@ -75,7 +77,7 @@ def read_nemogym_rollouts(
     dataset = ray.data.from_items(items, override_num_blocks=len(items))
     if preserve_order:
         dataset.context.execution_options.preserve_order = True
-    convert = _FileConverter(strict=strict, filesystem=filesystem)
+    convert = _FileConverter(strict=strict, detail=detail, filesystem=filesystem)
     return dataset.flat_map(convert)
 
 
@@ -139,8 +141,9 @@ def _remote(uri: str, filesystem: pafs.FileSystem | None) -> list[RolloutFile]:
 class _FileConverter:
     """Turns one file's row into a row per non-blank line (runs in Ray's workers)."""
 
-    def __init__(self, *, strict: bool, filesystem: pafs.FileSystem | None) -> None:
+    def __init__(self, *, strict: bool, detail: Detail, filesystem: pafs.FileSystem | None) -> None:
         self.strict = strict
+        self.detail = detail
         self.filesystem = filesystem
 
     def __call__(self, item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -155,13 +158,16 @@ class _FileConverter:
         row = {"file": file.name, "line": number, "agent_run": b"", "error": "", "json_path": ""}
         try:
             output = convert_nemogym_jsonl_line(
-                raw, strict=self.strict, origin=RecordOrigin(file.stem, number)
+                raw,
+                strict=self.strict,
+                detail=self.detail,
+                origin=RecordOrigin(file.stem, number),
             )
         except ConversionError as exc:
             row.update(error=exc.message, json_path=exc.json_path)
         else:
             row["agent_run"] = output
-        row["upload_key"] = upload_key(raw, strict=self.strict)
+        row["upload_key"] = upload_key(raw, strict=self.strict, detail=self.detail)
         return row
 
     def _lines(self, file: RolloutFile) -> Iterator[bytes]:
