@@ -10,6 +10,15 @@ from typing import Annotated, cast
 import typer
 
 from nemogym_docent.cli.reporting import ExitCode, fail
+from nemogym_docent.cli.selection_options import (
+    Contrast,
+    GroupBy,
+    PerTask,
+    Sample,
+    Seed,
+    SummaryFormat,
+    Where,
+)
 from nemogym_docent.packaged_schemas import ROOT_SCHEMA
 
 app = typer.Typer(
@@ -119,6 +128,12 @@ def convert(
     lenient: Lenient = False,
     workers: Workers = 1,
     quiet: Quiet = False,
+    where: Where = None,
+    sample: Sample = None,
+    seed: Seed = 0,
+    per_task: PerTask = None,
+    contrast: Contrast = False,
+    group_by: GroupBy = None,
 ) -> None:
     """Convert NeMo Gym rollouts to Docent AgentRuns, one JSON a line, without random ids.
 
@@ -127,7 +142,16 @@ def convert(
     """
     from nemogym_docent.cli.line_tasks import LineTask  # noqa: PLC0415 (loads the converter)
     from nemogym_docent.cli.pipeline import Session  # noqa: PLC0415
+    from nemogym_docent.cli.selecting import selection_stage  # noqa: PLC0415
 
+    stage = selection_stage(
+        where=where,
+        sample=sample,
+        seed=seed,
+        per_task=per_task,
+        contrast=contrast,
+        group_by=group_by,
+    )
     task = LineTask("convert", strict=not lenient, stop_at_failure=not skip_invalid)
     with Session(
         task,
@@ -138,15 +162,19 @@ def convert(
         errors=errors,
         output=output,
         progress_label="converting",
+        chunk_source=None if stage is None else stage.apply,
     ) as session:
         assert session.output_file is not None
         out = session.output_file.stream
-        for _source, result in session.results():
+        for source, result in session.results():
             if result.issues:
                 session.reject(result)
+            elif result.output is not None and stage is not None:
+                out.write(stage.group_output(source.name, result.line, result.output))
             elif result.output is not None:
                 out.write(result.output)
-        session.finish(f"convert → {'stdout' if output == '-' else Path(output).name}")
+        title = f"convert → {'stdout' if output == '-' else Path(output).name}"
+        session.finish(title, None if stage is None else stage.rows(session.stats))
 
 
 def _check_format(value: str) -> str:
@@ -195,6 +223,7 @@ def validate(
     ] = False,
     workers: Workers = 1,
     quiet: Quiet = False,
+    where: Where = None,
 ) -> None:
     """Check rollouts against the JSON Schemas and the converter's own rules; report every error.
 
@@ -219,7 +248,17 @@ def validate(
     errors = 0
     stopped = False
     task = LineTask("validate", strict=not lenient)
-    with Session(task, inputs, workers=workers, quiet=quiet, progress_label="validating") as s:
+    from nemogym_docent.cli.selecting import selection_stage  # noqa: PLC0415
+
+    stage = selection_stage(where=where, sample=None, seed=0, per_task=None, contrast=False)
+    with Session(
+        task,
+        inputs,
+        workers=workers,
+        quiet=quiet,
+        progress_label="validating",
+        chunk_source=None if stage is None else stage.apply,
+    ) as s:
         out = sys.stdout
         for _source, result in s.results():
             if lenient and result.losses:
@@ -246,6 +285,8 @@ def validate(
             ("invalid records", f"{stats.failed:,}"),
             ("errors", f"{errors:,}"),
         ]
+        if stage is not None:
+            rows.insert(0, ("selected", f"{stats.records:,} of {stage.records_read:,} records"))
         if lenient:
             rows += lenient_rows(stats)
         elif stats.lenient_only:
@@ -333,6 +374,28 @@ def upload(
     lenient: Lenient = False,
     workers: Workers = 1,
     quiet: Quiet = False,
+    where: Where = None,
+    sample: Sample = None,
+    seed: Seed = 0,
+    per_task: PerTask = None,
+    contrast: Contrast = False,
+    group_by: GroupBy = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Keep reading: send complete lines as they are appended to the files (and new "
+            "*.jsonl files in the folders) until Ctrl-C. Implies --resume.",
+        ),
+    ] = False,
+    flush_every: Annotated[
+        str,
+        typer.Option(
+            "--flush-every",
+            metavar="TIME",
+            help="With --follow, send what was gathered at least this often (10s, 500ms, 2m).",
+        ),
+    ] = "10s",
 ) -> None:
     """Convert rollouts and add them to a Docent collection, in batches, with Docent's client.
 
@@ -359,12 +422,58 @@ def upload(
             batch_size=batch_size,
             wait=wait,
             timeout=timeout,
-            resume=resume,
+            resume=resume or follow,
             lenient=lenient,
             workers=workers,
             quiet=quiet,
+            where=where or [],
+            sample=sample,
+            seed=seed,
+            per_task=per_task,
+            contrast=contrast,
+            group_by=group_by,
+            follow=follow,
+            flush_every=flush_every,
         )
     )
+
+
+@app.command(
+    epilog=_examples(
+        "nemogym-docent summary results/",
+        "nemogym-docent summary results/ --format json --where 'agent_ref.name == \"math_agent\"'",
+    )
+)
+def summary(
+    inputs: Inputs,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            callback=_check_summary_format,
+            help="text (tables) or json (one object, for scripts).",
+        ),
+    ] = "text",
+    where: Where = None,
+    quiet: Quiet = False,
+) -> None:
+    """Summarize rollouts per file and per agent: tasks, rewards, pass@k, metrics, refusals.
+
+    Reads each input once, holding a few numbers per task, never the rollouts.
+    """
+    from nemogym_docent.cli.summary import run_summary  # noqa: PLC0415 (loads the converter)
+
+    run_summary(
+        inputs, output_format=cast(SummaryFormat, output_format), where=where or [], quiet=quiet
+    )
+
+
+def _check_summary_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise typer.BadParameter(f"{value!r} is not a format; choose text or json")
+    return value
 
 
 @app.command(

@@ -196,6 +196,10 @@ def _same_file(first: Path, second: Path) -> bool:
         return first.resolve() == second.resolve()
 
 
+ChunkSource = Callable[[list[Source], Callable[[], Iterable[Chunk]]], Iterable[Chunk]]
+"""Given the sources and a way to read them (again), the chunks to run the task on."""
+
+
 @dataclass
 class Session:
     """One command's run over its inputs: what the three commands share.
@@ -215,6 +219,8 @@ class Session:
     progress_label: str = "reading"
     when_stopped: Callable[[], list[str]] = list
     """Lines to say after the error when the command stops early (upload: what it sent)."""
+    chunk_source: ChunkSource | None = None
+    """Where the chunks come from instead of reading the inputs once (selection, following)."""
     stats: RunStats = field(default_factory=RunStats)
     output_file: OutputFile | None = None
     _errors_file: OutputFile | None = None
@@ -278,11 +284,12 @@ class Session:
         stats = self.stats
         current: Source | None = None
         try:
-            chunks = read_chunks(
-                self._found.sources,
-                count_bytes=progress.count_bytes,
-                note=self._note,
-            )
+            sources = self._found.sources
+
+            def read() -> Iterable[Chunk]:
+                return read_chunks(sources, count_bytes=progress.count_bytes, note=self._note)
+
+            chunks = read() if self.chunk_source is None else self.chunk_source(sources, read)
             for source, results in run_task(self.task, chunks, workers=self.workers):
                 if source is not current:
                     current = source

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,9 +10,12 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
+from nemogym_docent.cli.following import FollowedInput, StopOnInterrupt, parse_duration
 from nemogym_docent.cli.line_tasks import LineResult, LineTask
 from nemogym_docent.cli.pipeline import Session
 from nemogym_docent.cli.reporting import ExitCode, conversion_rows, fail, say
+from nemogym_docent.cli.selecting import SelectionStage, selection_stage
+from nemogym_docent.task_groups import task_dql
 from nemogym_docent.upload_keys import get_upload_key
 
 if TYPE_CHECKING:
@@ -43,6 +47,15 @@ class UploadOptions:
     lenient: bool
     workers: int
     quiet: bool
+    where: list[str] = field(default_factory=list)
+    sample: int | None = None
+    seed: int = 0
+    per_task: int | None = None
+    contrast: bool = False
+    group_by: str | None = None
+    follow: bool = False
+    """Read on as lines are appended, until Ctrl-C (implies ``resume``)."""
+    flush_every: str = "10s"
 
 
 @dataclass
@@ -65,6 +78,27 @@ class _Batch:
 
 def run_upload(options: UploadOptions) -> None:
     """Connect (unless a dry run), then convert and send batch by batch; exits."""
+    flush_seconds = parse_duration(options.flush_every)
+    if options.follow and (
+        options.sample is not None
+        or options.per_task
+        or options.contrast
+        or options.group_by
+        or options.from_agent_runs
+        or options.workers > 1
+    ):
+        fail(
+            "--follow sends rollouts as they arrive: it takes --where, not --sample, "
+            "--per-task, --contrast, --group-by, --from-agent-runs or --workers"
+        )
+    stage = selection_stage(
+        where=options.where,
+        sample=options.sample,
+        seed=options.seed,
+        per_task=options.per_task,
+        contrast=options.contrast,
+        group_by=options.group_by,
+    )
     uploader = None if options.dry_run else _connect(options)
     upload = _Upload(uploader, options)
     task = LineTask(
@@ -72,34 +106,90 @@ def run_upload(options: UploadOptions) -> None:
         strict=not options.lenient,
         stop_at_failure=not options.skip_invalid,
     )
-    with Session(
-        task,
-        options.inputs,
-        workers=options.workers,
-        quiet=options.quiet,
-        skip_invalid=options.skip_invalid,
-        errors=options.errors,
-        progress_label="uploading",
-        when_stopped=upload.what_was_sent,
-    ) as session:
-        for source, result in session.results():
-            if result.issues:
-                session.reject(result)
-            else:
+    with StopOnInterrupt(active=options.follow) as stop:
+        followed = (
+            _followed(options, upload, flush_seconds, stage, stop) if options.follow else None
+        )
+        chunk_source = (
+            (lambda _sources, _read: followed.chunks())
+            if followed is not None
+            else None
+            if stage is None
+            else stage.apply
+        )
+        with Session(
+            task,
+            options.inputs,
+            workers=options.workers,
+            quiet=options.quiet,
+            skip_invalid=options.skip_invalid,
+            errors=options.errors,
+            progress_label="uploading",
+            when_stopped=upload.what_was_sent,
+            chunk_source=chunk_source,
+        ) as session:
+            for source, result in session.results():
+                if result.issues:
+                    session.reject(result)
+                    continue
+                if stage is not None and result.run is not None:
+                    stage.group_run(source.name, result.line, result.run)
                 upload.add(source.name, result)
-        upload.flush()
-        if uploader is not None and options.wait and upload.sent:
-            job_ids = [job for batch in upload.sent for job in batch.job_ids]
-            upload.call(lambda: uploader.wait(upload.collection_id or "", job_ids))
-        if options.resume and not options.quiet:
-            say(f"{upload.already:,} runs already in the collection were not sent again")
-        verb = "would send" if uploader is None else "sent"
-        sent = session.stats.runs - upload.already
-        rows = [(verb, f"{sent:,} runs in {upload.batches:,} batch{_es(upload)}")]
-        session.finish("upload", rows + conversion_rows(session.stats))
+            upload.flush()
+            if followed is not None:
+                _say_what_was_left(followed)
+            if uploader is not None and options.wait and upload.sent:
+                job_ids = [job for batch in upload.sent for job in batch.job_ids]
+                upload.call(lambda: uploader.wait(upload.collection_id or "", job_ids))
+            if options.resume and uploader is not None and not options.quiet:
+                say(f"{upload.already:,} runs already in the collection were not sent again")
+            verb = "would send" if uploader is None else "sent"
+            sent = session.stats.runs - upload.already
+            rows = [(verb, f"{sent:,} runs in {upload.batches:,} batch{_es(upload)}")]
+            summary = conversion_rows(session.stats) if stage is None else stage.rows(session.stats)
+            session.finish("upload", rows + summary)
     if uploader is not None and upload.collection_id is not None:
         typer.echo(uploader.collection_url(upload.collection_id))
+        _show_a_task(stage)
     raise typer.Exit(int(ExitCode.OK))
+
+
+def _show_a_task(stage: SelectionStage | None) -> None:
+    """With ``--group-by task``, how to see the runs of one task in Docent."""
+    example = stage.example_task() if stage is not None else None
+    if example is not None:
+        typer.echo(
+            f"the runs of one task: filter on metadata nemogym.task_key = {example!r}, "
+            f"or with DQL: {task_dql(example)}"
+        )
+
+
+def _followed(
+    options: UploadOptions,
+    upload: _Upload,
+    flush_seconds: float,
+    stage: SelectionStage | None,
+    stop: threading.Event,
+) -> FollowedInput:
+    """The lines appended to the inputs, as they come, until Ctrl-C."""
+    paths = [Path(argument) for argument in options.inputs]
+    for path in paths:
+        if str(path) == "-" or not (path.is_dir() or path.suffix == ".jsonl"):
+            fail(f"{path}: --follow reads *.jsonl files and folders (not compressed files or -)")
+    if not options.quiet:
+        say(f"following {', '.join(map(str, paths))}; Ctrl-C sends what is complete and stops")
+    return FollowedInput(
+        paths,
+        stop,
+        upload,
+        flush_seconds,
+        select=(lambda chunks: chunks) if stage is None else stage.chunks,
+    )
+
+
+def _say_what_was_left(followed: FollowedInput) -> None:
+    for path, size in followed.follower.pending():
+        say(f"{path}: its last line is incomplete ({size:,} bytes without a line end): not sent")
 
 
 def _es(upload: _Upload) -> str:
@@ -122,6 +212,11 @@ class _Upload:
         self.sent: list[SentBatch] = []
         self.batches = 0
         self._batch = _Batch()
+
+    @property
+    def gathered(self) -> int:
+        """Runs gathered and not sent yet."""
+        return len(self._batch.runs)
 
     def add(self, file: str, result: LineResult) -> None:
         """Take one record's run; send the batch when it is full."""

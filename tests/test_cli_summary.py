@@ -1,0 +1,69 @@
+"""``nemogym-docent summary``: the tables, the JSON, conditions and faults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from builders import rollout
+from cli_helpers import orphan_output, run_cli, without_agent_ref, write_export
+
+from nemogym_docent.rollout_summary import summarize_jsonl_files
+
+
+def _export(tmp_path: Path) -> Path:
+    records = [
+        rollout(reward=reward, _ng_task_index=task, _ng_rollout_index=index, correct=reward == 1)
+        for task, rewards in enumerate([[1.0, 0.0], [0.0, 0.0], [0.5, 1.0]])
+        for index, reward in enumerate(rewards)
+    ]
+    return write_export(tmp_path / "math.jsonl", [*records, without_agent_ref(), orphan_output()])
+
+
+def test_json_is_the_library_summary_of_the_same_files(tmp_path: Path) -> None:
+    path = _export(tmp_path)
+    result = run_cli(["summary", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads(
+        json.dumps(summarize_jsonl_files([path]).as_dict())
+    )
+
+
+def test_text_shows_each_group_the_metrics_and_the_refusals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _export(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["summary", "math.jsonl"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    file_row = next(line for line in lines if line.strip().startswith("math.jsonl"))
+    # 8 rollouts; 4 tasks: the orphan output is agent/task/0 again, and the record without an
+    # agent is task/0 of no agent, at that agent's top reward; task 1 never reaches 1.
+    assert file_row.split()[1:4] == ["8", "4", "2"]
+    assert "75% @3" in file_row
+    assert any(line.split()[:3] == ["correct", "6", "0.3333"] for line in lines)
+    assert any("agent_ref: is required" in line for line in lines)
+    assert any("response.output[*].call_id: no call with call_id" in line for line in lines)
+
+
+def test_where_limits_what_is_summarized(tmp_path: Path) -> None:
+    path = _export(tmp_path)
+    result = run_cli(["summary", str(path), "--format", "json", "--where", "reward < 1"])
+    total = json.loads(result.stdout)["total"]
+    assert total["rollouts"] == 4
+    assert total["reward"]["max"] == 0.5
+
+
+def test_a_malformed_condition_is_a_usage_error_with_its_column(tmp_path: Path) -> None:
+    result = run_cli(["summary", str(_export(tmp_path)), "--where", "reward < < 1"])
+    assert result.exit_code == 2
+    assert result.stderr == "error: --where: invalid syntax at column 10: reward < < 1\n"
+
+
+def test_the_corpus_summary_runs(corpus_dir: Path) -> None:
+    result = run_cli(["summary", str(corpus_dir), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert "by agent" in result.stdout
+    assert "refused by strict mode" in result.stdout
