@@ -385,3 +385,21 @@ def test_the_documented_example() -> None:
         ("judge_evaluations", {"source": "judge_evaluations"})
     ]
     assert run.transcripts[1].transcript_group_id == run.transcript_groups[0].id
+
+
+def test_instructions_alone_do_not_make_an_empty_rollout_convert() -> None:
+    row = rollout(input_items=[], output=[])
+    row["responses_create_params"]["instructions"] = "Be terse."
+    with pytest.raises(ConversionError, match="no messages"):
+        full(row)
+    run = full(row, strict=False)
+    assert texts(run["transcripts"][0]) == [("system", "Be terse.")]
+    assert loss_kinds(run) == [("", "no_messages")]
+
+
+def test_a_judges_instructions_are_its_first_message() -> None:
+    exchange = judge("Same?", "yes")
+    exchange["responses_create_params"]["instructions"] = "You are a strict grader."
+    run = full(rollout(judge_evaluations=[exchange]))
+    assert texts(run["transcripts"][1])[0] == ("system", "You are a strict grader.")
+    assert run["transcripts"][1]["metadata"]["source"]["request"] == {"temperature": 0.0}

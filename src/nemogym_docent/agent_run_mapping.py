@@ -16,7 +16,7 @@ from nemogym_docent.losses import LossKind
 from nemogym_docent.mapping_context import MappingContext
 from nemogym_docent.models import AgentRef, Item, Message, NemoGymRollout
 from nemogym_docent.models.base import given
-from nemogym_docent.transcript_mapping import TranscriptBuilder
+from nemogym_docent.transcript_mapping import TranscriptBuilder, take_instructions
 
 SOURCE_SCHEMA = "nemo_gym_rollout"
 
@@ -39,13 +39,15 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
     builder = TranscriptBuilder(context)
     request_fields = dict(request.model_extra or {})
     response_fields = dict(rollout.response.model_extra or {})
-    if context.full:
-        _add_instructions(builder, request_fields, response_fields)
+    instructions = take_instructions(request_fields, response_fields) if context.full else None
+    if instructions is not None:
+        builder.add_instructions(instructions)
     builder.add_items(
         input_items, origin="input", json_path=JsonPath("responses_create_params", "input")
     )
     builder.add_items(output_items, origin="output", json_path=JsonPath("response", "output"))
-    if not builder.messages:
+    item_messages = len(builder.messages) - (instructions is not None)
+    if not item_messages:
         context.refuse_or_record(
             "",
             LossKind.NO_MESSAGES,
@@ -84,19 +86,6 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
             "losses": losses,
         }
     return AgentRun(name=name, transcripts=transcripts, transcript_groups=groups, metadata=metadata)
-
-
-def _add_instructions(
-    builder: TranscriptBuilder, request_fields: dict[str, Any], response_fields: dict[str, Any]
-) -> None:
-    """Full detail: the instructions become the first message and leave the request's metadata,
-    and so does the response's copy of them."""
-    instructions = request_fields.get("instructions")
-    if isinstance(instructions, str) and instructions:
-        builder.add_instructions(instructions)
-        del request_fields["instructions"]
-        if response_fields.get("instructions") == instructions:
-            del response_fields["instructions"]
 
 
 def _flat_output(

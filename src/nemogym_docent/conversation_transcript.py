@@ -22,7 +22,7 @@ from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_paths import JsonPath
 from nemogym_docent.mapping_context import MappingContext
 from nemogym_docent.models import Item, Message, Response, ResponsesCreateParams
-from nemogym_docent.transcript_mapping import TranscriptBuilder
+from nemogym_docent.transcript_mapping import TranscriptBuilder, take_instructions
 
 
 def exchange_transcript(
@@ -55,6 +55,8 @@ def exchange_transcript(
     if output and isinstance(output[0], list):  # cumulative snapshots: not a judge's shape
         return None
     response_fields = {} if response_model is None else dict(response_model.model_extra or {})
+    request_fields = dict(request_model.model_extra or {})
+    instructions = take_instructions(request_fields, response_fields)
     source = {
         "schema": schema,
         "response_id": response_fields.get("id"),
@@ -63,7 +65,7 @@ def exchange_transcript(
         "response_status": response_fields.get("status"),
         "input_item_count": len(input_items),
         "output_item_count": len(output),
-        "request": request_model.model_extra,
+        "request": request_fields,
         "response": response_fields,
     }
     return _transcript(
@@ -74,6 +76,7 @@ def exchange_transcript(
         name=name,
         metadata={"source": source, **metadata},
         context=context,
+        instructions=instructions,
     )
 
 
@@ -101,9 +104,12 @@ def _transcript(
     name: str,
     metadata: dict[str, Any],
     context: MappingContext,
+    instructions: str | None = None,
 ) -> Transcript | None:
     own = MappingContext(dataclasses.replace(context.options, strict=False), context.origin)
     builder = TranscriptBuilder(own)
+    if instructions is not None:
+        builder.add_instructions(instructions)
     try:
         for items, origin, json_path in item_lists:
             builder.add_items(items, origin=origin, json_path=json_path)  # type: ignore[arg-type]

@@ -330,6 +330,20 @@ class TranscriptBuilder:
             )
 
 
+def take_instructions(
+    request_fields: dict[str, Any], response_fields: dict[str, Any]
+) -> str | None:
+    """Full detail: the request's ``instructions`` (a non-empty string), taken out of its other
+    keys, and out of the response's when it repeats them; None when there are none."""
+    instructions = request_fields.get("instructions")
+    if not isinstance(instructions, str) or not instructions:
+        return None
+    del request_fields["instructions"]
+    if response_fields.get("instructions") == instructions:
+        del response_fields["instructions"]
+    return instructions
+
+
 class _AssistantTurn:
     """What gathers into one assistant message."""
 
