@@ -120,6 +120,8 @@ def _issues(error: ValidationError) -> Iterator[Issue]:
         fitting = [errors for errors in branches.values() if not _rejects_kind(errors)]
         if len(fitting) > 1:  # e.g. a list of items or a list of lists: drop type-only misfits
             fitting = [errors for errors in fitting if any(e.validator != "type" for e in errors)]
+        if len(fitting) > 1:  # an exception to a kind (TokenOnlyMessage) gives way to the kind
+            fitting = [errors for errors in fitting if not _is_exception(errors)] or fitting
         if len(fitting) == 1:
             chosen = fitting[0]
             same_place = all(not sub.relative_path for sub in chosen)
@@ -157,11 +159,16 @@ def _lacks_required_tag(error: ValidationError) -> bool:
     )
 
 
+def _is_exception(errors: list[ValidationError]) -> bool:
+    """Whether a union branch is an exception to another kind: its schema says what it is not."""
+    return any(isinstance(sub.schema, dict) and "not" in sub.schema for sub in errors)
+
+
 def _rejects_kind(errors: list[ValidationError]) -> bool:
     """Whether a union branch refuses the instance for its kind (JSON type or ``type`` tag)."""
     for sub in errors:
         at = list(sub.relative_path)
-        if not at and sub.validator in ("type", "const", "enum"):
+        if not at and sub.validator in ("type", "const", "enum", "not"):
             return True
         if at == [_DISCRIMINATOR]:
             return True

@@ -23,10 +23,9 @@ from docent.data_models.chat import (
     ToolMessage,
     UserMessage,
 )
-from pydantic import MISSING, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from nemogym_docent.cleaning import drop_empty_values, set_unless_empty
-from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import loads
 from nemogym_docent.json_paths import JsonPath, json_type_name
 from nemogym_docent.losses import LossKind
@@ -47,6 +46,7 @@ from nemogym_docent.models import (
     Reasoning,
     Refusal,
     StrictReasoning,
+    TokenOnlyMessage,
     TrainingFields,
 )
 from nemogym_docent.models.base import given
@@ -87,6 +87,8 @@ class TranscriptBuilder:
                 self._add_function_call_output(item, origin, item_path)
             elif isinstance(item, Reasoning):
                 self._add_reasoning(item, origin, item_path)
+            elif isinstance(item, TokenOnlyMessage):
+                self._add_token_only_item(item, item_path)
             else:
                 self._add_other_call(item, origin, item_path)
         self._emit_turn(origin)
@@ -119,12 +121,8 @@ class TranscriptBuilder:
             self._turn = None
 
     def _add_message(self, item: Message, origin: Origin, item_path: JsonPath) -> None:
-        role = given(item.role)
-        content = item.content
-        if role is None or content is MISSING:
-            self._add_token_only_item(item, item_path)
-            return
-        text, content_detail = self._message_text(content, item_path / "content")
+        role = item.role
+        text, content_detail = self._message_text(item.content, item_path / "content")
         detail = _item_detail(item, "message", origin)
         detail.update(content_detail)
         if role == "assistant":
@@ -141,12 +139,9 @@ class TranscriptBuilder:
                 detail["original_role"] = "developer"
         self._emit(message, origin, [detail])
 
-    def _add_token_only_item(self, item: Message, item_path: JsonPath) -> None:
-        """A message without role and content, holding only a model call's tokens (lenient)."""
-        role, tokens = given(item.role), given(item.generation_token_ids)
-        if role is not None or given(item.content) is not None or tokens is None:
-            missing = "role" if role is None else "content"
-            raise ConversionError("is required", json_path=str(item_path / missing))
+    def _add_token_only_item(self, item: TokenOnlyMessage, item_path: JsonPath) -> None:
+        """A model call that produced only tokens (lenient mode): left out, as a loss."""
+        tokens = item.generation_token_ids
         count = len(tokens) if isinstance(tokens, list) else 0
         self._context.refuse_or_record(
             item_path,

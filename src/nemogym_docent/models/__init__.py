@@ -40,6 +40,7 @@ from nemogym_docent.models._generated import (
     StrictResponsesCreateParams,
     StrictRollout,
     SummaryPart,
+    TokenOnlyMessage,
     TrainingFields,
     WebSearchCall,
 )
@@ -62,7 +63,7 @@ OtherCall = (
 )
 """An item other than a message, function call or reasoning (lenient mode only)."""
 
-Item = Message | FunctionCall | FunctionCallOutput | Reasoning | OtherCall
+Item = Message | TokenOnlyMessage | FunctionCall | FunctionCallOutput | Reasoning | OtherCall
 """One item of ``responses_create_params.input`` or ``response.output``."""
 
 MessageContentPart = InputText | OutputText | Refusal | InputImage | InputFile | InputVideo
@@ -107,6 +108,7 @@ __all__ = [
     "StrictResponsesCreateParams",
     "StrictRollout",
     "SummaryPart",
+    "TokenOnlyMessage",
     "TrainingFields",
     "WebSearchCall",
 ]

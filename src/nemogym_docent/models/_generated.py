@@ -92,6 +92,33 @@ class TextPart(StrictModel):
     """
 
 
+class TokenOnlyMessage(StrictModel):
+    """
+    A model call that produced no content item, as NeMo Gym writes it since 2026-08-20 when it rebuilds the output from captured tokens: type message and the token fields, with no id, role, content or status. Lenient mode only: left out of the transcript, declaring the loss token_only_item.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["message"]
+    prompt_token_ids: Any
+    """
+    Token ids of the prompt. Not converted.
+    """
+    generation_token_ids: Any
+    """
+    Token ids of the generation. Not converted.
+    """
+    generation_log_probs: Any
+    """
+    Log-probabilities of the generation. Not converted.
+    """
+    routed_experts: Any | MISSING = MISSING
+    """
+    Routed MoE experts. Not converted.
+    """
+
+
 class EmptyValue1(RootModel[float]):
     root: Annotated[float, Field(ge=0.0, le=0.0, title="EmptyValue")]
     """
@@ -473,14 +500,14 @@ class StrictReasoning(Reasoning):
 
 class Message(TrainingFields):
     """
-    A message. developer becomes a Docent system message; assistant messages, reasoning and function calls that follow each other form one assistant turn. role and content are required, except on a token-only item: no role, no content, the token fields (NeMo Gym writes one since 2026-08-20 for a model call that produced no content item), which the lenient mode leaves out of the transcript, declaring the loss token_only_item. Keys other than those listed are accepted and not kept.
+    A message. developer becomes a Docent system message; assistant messages, reasoning and function calls that follow each other form one assistant turn. A message without role and content is a TokenOnlyMessage. Keys other than those listed are accepted and not kept.
     """
 
     type: Literal["message"] | None | MISSING = MISSING
     """
     "message", or absent or null when role is present.
     """
-    role: Literal["developer", "system", "user", "assistant"] | MISSING = MISSING
+    role: Literal["developer", "system", "user", "assistant"]
     """
     Who speaks. Other roles have no Docent equivalent and are refused.
     """
@@ -492,8 +519,7 @@ class Message(TrainingFields):
                 Field(discriminator="type"),
             ]
         ]
-        | MISSING
-    ) = MISSING
+    )
     """
     The text, or a list of parts joined with nothing between them.
     """
@@ -503,16 +529,12 @@ class Message(TrainingFields):
 
 class StrictMessage(Message):
     """
-    A message with its role and content, holding only text parts.
+    A message whose content holds only text parts.
     """
 
     content: str | list[Annotated[InputText | OutputText | Refusal, Field(discriminator="type")]]
     """
     The text, or a list of parts joined with nothing between them.
-    """
-    role: Literal["developer", "system", "user", "assistant"]
-    """
-    Who speaks. Other roles have no Docent equivalent and are refused.
     """
 
 
@@ -525,6 +547,7 @@ class ResponsesCreateParams(StrictModel):
         str
         | list[
             Message
+            | TokenOnlyMessage
             | FunctionCall
             | FunctionCallOutput
             | Reasoning
@@ -557,6 +580,7 @@ class Response(StrictModel):
     output: (
         list[
             Message
+            | TokenOnlyMessage
             | FunctionCall
             | FunctionCallOutput
             | Reasoning
@@ -578,6 +602,7 @@ class Response(StrictModel):
         | list[
             list[
                 Message
+                | TokenOnlyMessage
                 | FunctionCall
                 | FunctionCallOutput
                 | Reasoning
