@@ -94,7 +94,7 @@ class TextPart(StrictModel):
 
 class TokenOnlyMessage(StrictModel):
     """
-    A model call that produced no content item, as NeMo Gym writes it since 2026-08-20 when it rebuilds the output from captured tokens: type message and the token fields, with no id, role, content or status. Lenient mode only: left out of the transcript, declaring the loss token_only_item.
+    A model call that produced no content item, as NeMo Gym writes it since 2026-08-20 when it rebuilds the output from captured tokens: type message and the token fields, with no id, role, content or status. The strict profile refuses it; the lenient mode leaves it out of the transcript, declaring the loss token_only_item.
     """
 
     model_config = ConfigDict(
