@@ -70,8 +70,8 @@ TOKENS = {"prompt_token_ids": [1], "generation_token_ids": [2], "generation_log_
     ],
     ids=repr,
 )
-def test_messages_the_full_model_takes_wider_than_the_schema(item: dict[str, Any]) -> None:
-    """The full Message model leaves role and content to the converter (token-only items)."""
+def test_items_near_a_token_only_item(item: dict[str, Any]) -> None:
+    """Messages and token-only items: the models tell them apart as the schemas do."""
     row = rollout(output=[item])
     del row["agent_ref"]
     assert_same_explanation(row)

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any, get_args, get_origin
 
 from jsonschema import validators
-from pydantic import MISSING, BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as ModelValidationError
 
 from nemogym_docent.issues import Issue
@@ -49,23 +49,15 @@ def _list_element(annotation: Any) -> Any:
 Accepts = Callable[[object], bool]
 
 
-def _accepted_by(
-    model: TypeAdapter[Any], *, unless: Callable[[Any], bool] | None = None
-) -> Accepts:
+def _accepted_by(model: TypeAdapter[Any]) -> Accepts:
     def accepts(instance: object) -> bool:
         try:
-            value = model.validate_python(instance)
+            model.validate_python(instance)
         except (ModelValidationError, RecursionError):
             return False
-        return unless is None or not unless(value)
+        return True
 
     return accepts
-
-
-def _lacks_role_or_content(item: Any) -> bool:
-    """Where the full Message model is wider than its schema: the schema allows a message without
-    role or content only as a token-only item, a rule checked when converting."""
-    return isinstance(item, Message) and (item.role is MISSING or item.content is MISSING)
 
 
 @cache
@@ -75,13 +67,11 @@ def trusted_models() -> dict[str, Accepts]:
 
     The strict models accept only what the strict schemas accept (as the agreement tests check),
     and each strict schema narrows its full one. Of the full models, those of an item and a
-    content part are trusted except where they are known to be wider than their schemas.
+    content part are trusted: they accept only what their schemas accept.
     """
     strict_items = _accepted_by(TypeAdapter(_list_element(_field(StrictResponsesCreateParams))))
     strict_parts = _accepted_by(TypeAdapter(_list_element(_field(StrictMessage, "content"))))
-    items = _accepted_by(
-        TypeAdapter(_list_element(_field(ResponsesCreateParams))), unless=_lacks_role_or_content
-    )
+    items = _accepted_by(TypeAdapter(_list_element(_field(ResponsesCreateParams))))
     return {
         "Item": items,
         "StrictItem": strict_items,
