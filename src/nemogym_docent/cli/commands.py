@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Literal, cast
 
 import typer
 
@@ -67,6 +67,14 @@ Lenient = Annotated[
         "each approximation in the run's metadata (conversion.losses).",
     ),
 ]
+DetailLevel = Annotated[
+    Literal["docent", "full"],
+    typer.Option(
+        "--detail",
+        help="docent: lay runs out as Docent's converter does; full: also every NeMo Gym metric "
+        "as a score, and judge and subagent conversations as transcripts (docs/full-detail.md).",
+    ),
+]
 ErrorsPath = Annotated[
     Path | None,
     typer.Option(
@@ -126,6 +134,7 @@ def convert(
     skip_invalid: SkipInvalid = False,
     errors: ErrorsPath = None,
     lenient: Lenient = False,
+    detail: DetailLevel = "docent",
     workers: Workers = 1,
     quiet: Quiet = False,
     where: Where = None,
@@ -152,7 +161,7 @@ def convert(
         contrast=contrast,
         group_by=group_by,
     )
-    task = LineTask("convert", strict=not lenient, stop_at_failure=not skip_invalid)
+    task = LineTask("convert", strict=not lenient, stop_at_failure=not skip_invalid, detail=detail)
     with Session(
         task,
         inputs,
@@ -372,6 +381,7 @@ def upload(
         ),
     ] = False,
     lenient: Lenient = False,
+    detail: DetailLevel = "docent",
     workers: Workers = 1,
     quiet: Quiet = False,
     where: Where = None,
@@ -424,6 +434,7 @@ def upload(
             timeout=timeout,
             resume=resume or follow,
             lenient=lenient,
+            detail=detail,
             workers=workers,
             quiet=quiet,
             where=where or [],

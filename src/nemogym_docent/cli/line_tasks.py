@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from nemogym_docent.agent_run_lines import dump_agent_run
 from nemogym_docent.cli.inputs import Source, sidecar_reason
-from nemogym_docent.converter import RecordOrigin, convert_nemogym_rollout_to_agent_run
+from nemogym_docent.converter import Detail, RecordOrigin, convert_nemogym_rollout_to_agent_run
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.issues import Issue
 from nemogym_docent.json_lines import BLANK, read_json_line
@@ -55,6 +55,7 @@ class LineTask:
     kind: TaskKind
     strict: bool = True
     stop_at_failure: bool = False
+    detail: Detail = "docent"
 
     def __call__(self, source: Source, lines: list[tuple[int, bytes]]) -> list[LineResult]:
         results: list[LineResult] = []
@@ -92,11 +93,13 @@ class LineTask:
         if self.kind == "agent_runs":
             return _agent_run(source, number, raw, value)
         try:  # the two steps of convert_nemogym_jsonl_line, the run kept for the counts
-            run = convert_nemogym_rollout_to_agent_run(value, strict=self.strict, origin=origin)
+            run = convert_nemogym_rollout_to_agent_run(
+                value, strict=self.strict, detail=self.detail, origin=origin
+            )
         except ConversionError as exc:
             return _failed(source, number, _issues(exc), *self._hints(value))
         if self.kind == "upload":
-            set_upload_key(run, upload_key(raw, strict=self.strict))
+            set_upload_key(run, upload_key(raw, strict=self.strict, detail=self.detail))
         return _converted(number, run, raw, keep_run=self.kind == "upload")
 
     def _validated(self, source: Source, origin: RecordOrigin, value: Any) -> LineResult:
@@ -211,7 +214,7 @@ def _converted(number: int, run: AgentRun, raw: bytes, *, keep_run: bool) -> Lin
         tool_calls=tool_calls,
         reward=float(reward) if numeric else None,
         losses=None
-        if conversion is None
+        if conversion is None or conversion["mode"] != "lenient"
         else tuple(
             Issue(loss["json_path"], loss["message"], loss["kind"]) for loss in conversion["losses"]
         ),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from docent.data_models.agent_run import AgentRun
 
     from nemogym_docent.cli.docent_upload import DocentUploader
+    from nemogym_docent.converter import Detail
 
 BATCH_BYTES = 64 << 20
 T = TypeVar("T")
@@ -45,6 +46,7 @@ class UploadOptions:
     timeout: float
     resume: bool
     lenient: bool
+    detail: Detail
     workers: int
     quiet: bool
     where: list[str] = field(default_factory=list)
@@ -105,6 +107,7 @@ def run_upload(options: UploadOptions) -> None:
         "agent_runs" if options.from_agent_runs else "upload",
         strict=not options.lenient,
         stop_at_failure=not options.skip_invalid,
+        detail=options.detail,
     )
     with StopOnInterrupt(active=options.follow) as stop:
         followed = (
