@@ -180,7 +180,7 @@ def test_convert_skip_invalid_writes_an_errors_file(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert output_lines(out.read_bytes()) == library_lines(good)
     failures = [json.loads(line) for line in errors.read_text().splitlines()]
-    assert [(f["file"], f["line"], f["path"]) for f in failures] == [
+    assert [(f["file"], f["line"], f["json_path"]) for f in failures] == [
         (str(path), 2, "agent_ref"),
         (str(path), 3, ""),
         (str(path), 4, "response.output[0].call_id"),
@@ -195,7 +195,7 @@ def test_convert_without_skip_invalid_writes_the_failure_to_the_errors_file(tmp_
     errors = tmp_path / "errors.jsonl"
     result = run_cli(["convert", str(path), "--errors", str(errors)])
     assert result.exit_code == 1
-    assert json.loads(errors.read_text())["path"] == "response.output[0].call_id"
+    assert json.loads(errors.read_text())["json_path"] == "response.output[0].call_id"
 
 
 def test_convert_workers_give_the_same_bytes(
@@ -343,7 +343,7 @@ def test_validate_lenient_warnings_in_json_and_github_formats(tmp_path: Path) ->
         {
             "file": str(path),
             "line": 1,
-            "path": "agent_ref",
+            "json_path": "agent_ref",
             "message": "lenient: missing_identity: absent; the agent is named 'export'",
             "severity": "warning",
         }
@@ -376,7 +376,7 @@ def test_validate_json_format(tmp_path: Path) -> None:
     path = write_export(tmp_path / "export.jsonl", [without_agent_ref()])
     result = run_cli(["validate", str(path), "--format", "json"])
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
-        {"file": str(path), "line": 1, "path": "agent_ref", "message": "is required"}
+        {"file": str(path), "line": 1, "json_path": "agent_ref", "message": "is required"}
     ]
 
 

@@ -224,7 +224,7 @@ def test_a_strict_failure_suggests_lenient_and_validate(tmp_path: Path) -> None:
         "--skip-invalid goes on with the other records",
     ]
     written = [json.loads(line) for line in errors.read_text().splitlines()]
-    assert [(issue["line"], issue["path"], issue["message"]) for issue in written] == [
+    assert [(issue["line"], issue["json_path"], issue["message"]) for issue in written] == [
         (1, "agent_ref", "is required"),
         (1, "_ng_task_index", "is required"),
     ]

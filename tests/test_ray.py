@@ -82,7 +82,8 @@ def cli_convert(inputs: list[str], tmp_path: Path, *options: str) -> tuple[bytes
     # A record's issues are consecutive; the rows keep the first.
     records = groupby(failures, key=lambda failure: (failure["file"], failure["line"]))
     return result.stdout_bytes, [
-        (file, number, first["path"], first["message"]) for (file, number), (first, *_) in records
+        (file, number, first["json_path"], first["message"])
+        for (file, number), (first, *_) in records
     ]
 
 
@@ -138,7 +139,8 @@ def test_line_numbers_endings_compression_and_side_files_as_the_command_line(
 ) -> None:
     inputs = tricky_exports(tmp_path / "exports")
     expected, expected_errors = cli_convert(inputs, tmp_path)
-    assert len(expected_errors) == 9  # three in a.jsonl, read three times
+    assert len(expected_errors) == 6  # three in a.jsonl and three in its gzip copy; a.jsonl
+    # named twice (its folder, a glob) is read once
     dataset = read_nemogym_rollouts(inputs, preserve_order=True).materialize()
     write_agent_runs(dataset, str(tmp_path / "out"), skip_invalid=True)
     assert written(tmp_path / "out") == expected
@@ -278,3 +280,13 @@ def test_full_detail_reaches_every_line_and_its_key(tmp_path: Path) -> None:
     assert written(tmp_path / "out") == expected
     keys = [row["upload_key"] for row in dataset.take_all()]
     assert keys == [upload_key(line, detail="full") for line in lines]
+
+
+def test_a_cut_off_zstandard_export_fails_as_the_command_line_does(tmp_path: Path) -> None:
+    export = tmp_path / "cut.jsonl.zst"
+    whole = zstandard.ZstdCompressor().compress(jsonl(valid_rollouts(40)))
+    export.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(Exception, match="the compressed stream ends early"):
+        read_nemogym_rollouts(str(export)).take_all()
+    result = run_cli(["convert", str(export), "-q"])
+    assert "the compressed stream ends early" in result.stderr

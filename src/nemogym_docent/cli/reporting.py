@@ -73,11 +73,11 @@ def issue_text(issue: Issue) -> str:
 
 
 def issue_json(issue: Issue) -> bytes:
-    """One JSON line: file, line, path, message (and ``"severity": "warning"`` for a loss)."""
+    """One JSON line: file, line, json_path, message (and ``"severity": "warning"`` for a loss)."""
     fields: dict[str, object] = {
         "file": issue.file,
         "line": issue.line,
-        "path": issue.json_path,
+        "json_path": issue.json_path,
         "message": _message(issue),
     }
     if issue.loss_kind is not None:

@@ -8,17 +8,14 @@ line endings, undecodable bytes and line numbers are what the command line sees 
 from __future__ import annotations
 
 import glob
-import gzip
 import io
 import posixpath
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow.fs as pafs
 import ray.data
-import zstandard
 
 from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
 from nemogym_docent.cli.inputs import (
@@ -30,12 +27,14 @@ from nemogym_docent.cli.inputs import (
 )
 from nemogym_docent.converter import Detail, RecordOrigin
 from nemogym_docent.errors import ConversionError
-from nemogym_docent.export_files import EXPORT_SUFFIXES, export_stem
+from nemogym_docent.export_files import (
+    EXPORT_SUFFIXES,
+    describe_read_error,
+    export_stem,
+    read_export_lines,
+)
 from nemogym_docent.json_lines import split_lines
 from nemogym_docent.upload_keys import upload_key
-
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 COLUMNS = ("file", "line", "agent_run", "error", "json_path", "upload_key")
 """A row's columns: where the record is (``file`` as the command line names it, ``line`` from 1),
@@ -84,7 +83,8 @@ def read_nemogym_rollouts(
 def find_rollout_files(
     paths: list[str], filesystem: pafs.FileSystem | None = None
 ) -> list[RolloutFile]:
-    """The files to read, in order: local paths exactly as the command line finds them."""
+    """The files to read, in order: local paths exactly as the command line finds them (a file
+    named twice, say through its folder and a glob, is read once)."""
     files: list[RolloutFile] = []
     for argument in paths:
         if argument == STDIN:
@@ -98,7 +98,10 @@ def find_rollout_files(
             files += [_local(source) for source in found.sources]
         else:
             files += _remote(argument, filesystem)
-    return files
+    first_of_each: dict[str, RolloutFile] = {}
+    for file in files:
+        first_of_each.setdefault(file.path, file)
+    return list(first_of_each.values())
 
 
 def _is_local(path: str) -> bool:
@@ -171,20 +174,16 @@ class _FileConverter:
         return row
 
     def _lines(self, file: RolloutFile) -> Iterator[bytes]:
-        """The file's lines split at ``\\n``, decompressed as the command line decides: by the
-        name's ending, else by the first bytes."""
+        """The file's lines split at ``\\n``, decompressed as the command line decides (by the
+        first bytes), with the command line's words for a fault such as a cut-off stream."""
         try:
             data = self._read(file.path)
-            name = file.name
-            by_name = name.endswith((".gz", ".zst"))
-            if name.endswith(".gz") or (not by_name and data.startswith(_GZIP_MAGIC)):
-                data = gzip.decompress(data)
-            elif name.endswith(".zst") or data.startswith(_ZSTD_MAGIC):
-                reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True)
-                data = reader.read()
-        except (OSError, EOFError, zlib.error, zstandard.ZstdError) as exc:
-            raise OSError(f"{file.name}: cannot read ({exc})") from exc
-        return iter(io.BytesIO(data))
+        except OSError as exc:
+            raise OSError(f"{file.name}: {describe_read_error(exc)}") from exc
+        try:
+            yield from read_export_lines(None, name=file.name, stdin=io.BytesIO(data))
+        except ConversionError as exc:
+            raise OSError(str(exc)) from exc
 
     def _read(self, path: str) -> bytes:
         if self.filesystem is not None:
