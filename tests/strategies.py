@@ -480,3 +480,11 @@ def full_rollouts(draw: st.DrawFn) -> dict[str, JSON]:
         if draw(st.booleans()):
             _get(row, path)["output"] = draw(output_parts)
     return row
+
+
+def one_value_nulled(draw: st.DrawFn, row: dict[str, JSON]) -> dict[str, JSON]:
+    """A copy of ``row`` with one of its values (any field, at any depth) set to null."""
+    row = copy.deepcopy(row)
+    path = draw(st.sampled_from([path for path, _ in nodes(row) if path]))
+    _set(row, path, None)
+    return row

@@ -7,7 +7,6 @@ declared loss there).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from builders import reasoning, rollout
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from strategies import Mutation, examples, mutations, nodes, rollouts
+from strategies import Mutation, examples, mutations, one_value_nulled, rollouts
 
 from nemogym_docent import (
     ConversionError,
@@ -77,13 +76,7 @@ def test_full_schema_and_lenient_converter_agree_on_faults(mutation: Mutation) -
 @st.composite
 def nulled(draw: st.DrawFn) -> dict[str, Any]:
     """A generated rollout with one of its values (any field, at any depth) set to null."""
-    row = copy.deepcopy(draw(rollouts()))
-    path = draw(st.sampled_from([path for path, _ in nodes(row) if path]))
-    parent = row
-    for key in path[:-1]:
-        parent = parent[key]
-    parent[path[-1]] = None
-    return row
+    return one_value_nulled(draw, draw(rollouts()))
 
 
 @settings(max_examples=examples(150))

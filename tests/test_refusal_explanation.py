@@ -7,7 +7,6 @@ schemas agree (as the agreement tests check), the two give the same issues in th
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from builders import call, rollout
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from parity import EXAMPLES, FIXTURES, corpus_files, jsonl_records
-from strategies import Mutation, examples, mutations, nodes
+from strategies import Mutation, examples, mutations, one_value_nulled
 
 from nemogym_docent import validate_nemogym_rollout
 from nemogym_docent.refusal_explanation import explain_refusal, refs_to_models, trusted_models
@@ -97,13 +96,7 @@ def test_same_explanation_on_corpus(path: Path) -> None:
 @st.composite
 def twice_faulty(draw: st.DrawFn) -> dict[str, Any]:
     """A rollout with one generated fault, and any other value (at any depth) set to null."""
-    row = copy.deepcopy(draw(mutations()).rollout)
-    path = draw(st.sampled_from([path for path, _ in nodes(row) if path]))
-    parent = row
-    for key in path[:-1]:
-        parent = parent[key]
-    parent[path[-1]] = None
-    return row
+    return one_value_nulled(draw, draw(mutations()).rollout)
 
 
 @settings(max_examples=examples(200))
