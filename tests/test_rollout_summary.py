@@ -33,14 +33,16 @@ def test_rollout_metrics_follow_nemo_gym() -> None:
         label="x",
         nested={"a": 1},
         _ng_attempt_index=2,
-        reward_components={"format": 0.25, "answer": False, "note": "n"},
+        reward_components={"format": 0.25, "answer": False, "accuracy": 0.75, "note": "n"},
     )
+    # Named as full detail names its scores: a component clashing with a metric is prefixed.
     assert rollout_metrics(record) == {
         "correct": 1.0,
         "accuracy": 0.5,
         "turns_used": 3.0,
-        "reward_components.format": 0.25,
-        "reward_components.answer": 0.0,
+        "format": 0.25,
+        "answer": 0.0,
+        "reward_components/accuracy": 0.75,
     }
 
 

@@ -20,6 +20,7 @@ from typing import Any, Final
 from nemogym_docent.converter import convert_nemogym_rollout_to_agent_run
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_lines import BLANK, parse_line, split_lines
+from nemogym_docent.rollout_scores import REWARD, rollout_scores
 from nemogym_docent.selection import numeric_reward, task_key
 from nemogym_docent.where import Where, matches_all
 
@@ -31,23 +32,14 @@ _MORE = re.compile(r" \(and \d+ more\)\Z")
 
 
 def rollout_metrics(rollout: dict[str, Any]) -> dict[str, float]:
-    """NeMo Gym's per-rollout metrics: every top-level number or boolean other than ``reward``
-    and the ``_ng_*`` fields, and each ``reward_components`` entry (``reward_components.NAME``).
-
-    Booleans count as 0 and 1.
-    """
+    """NeMo Gym's per-rollout metrics, named as full detail names its scores
+    (``rollout_scores``), without ``reward``. Booleans count as 0 and 1."""
+    fields = {key: value for key, value in rollout.items() if key != REWARD}
     metrics: dict[str, float] = {}
-    for key, value in rollout.items():
-        if key != "reward" and not key.startswith("_ng_"):
-            number = _number(value)
-            if number is not None:
-                metrics[key] = number
-    components = rollout.get("reward_components")
-    if isinstance(components, dict):
-        for name, value in components.items():
-            number = _number(value)
-            if number is not None:
-                metrics[f"reward_components.{name}"] = number
+    for name, value in rollout_scores(None, fields).scores.items():
+        number = _number(value)
+        if name != REWARD and number is not None:
+            metrics[name] = number
     return metrics
 
 
