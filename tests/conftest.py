@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import assert_no_traceback
+from fake_docent import API_KEY, FakeDocent, isolate_docent_config
 from parity import CORPUS
+from pytest_httpserver import HTTPServer
 
 _CLI_TEST_MODULES = ("test_cli", "test_upload")
 
@@ -32,3 +34,13 @@ def _no_traceback_from_any_process(
     capfd: pytest.CaptureFixture[str] = request.getfixturevalue("capfd")
     yield
     assert_no_traceback(capfd.readouterr().err)
+
+
+@pytest.fixture
+def docent(httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDocent:
+    """A loopback fake of Docent's server, with this test's own Docent config and API key."""
+    isolate_docent_config(tmp_path, monkeypatch)
+    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
+    fake = FakeDocent(httpserver)
+    fake.install()
+    return fake

@@ -8,11 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from builders import rollout
 from cli_helpers import output_lines, run_cli, write_export
-from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config
-from pytest_httpserver import HTTPServer
+from fake_docent import COLLECTION, FakeDocent
 from test_upload import urls, without_ids
 
 from nemogym_docent.selection import task_key
@@ -152,15 +150,6 @@ def test_the_corpus_selected_is_the_corpus_converted_then_filtered(corpus_dir: P
     ]
     assert failing == expected
     assert 0 < len(failing) < len(everything)
-
-
-@pytest.fixture
-def docent(httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDocent:
-    isolate_docent_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
-    fake = FakeDocent(httpserver)
-    fake.install()
-    return fake
 
 
 def test_upload_sends_the_selected_runs_with_their_groups(

@@ -17,22 +17,12 @@ from pathlib import Path
 import pytest
 from builders import rollout
 from cli_helpers import run_cli
-from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config
-from pytest_httpserver import HTTPServer
+from fake_docent import COLLECTION, FakeDocent
 from test_upload import urls
 
 from nemogym_docent.upload_keys import upload_key
 
 WAIT_SECONDS = 60
-
-
-@pytest.fixture
-def docent(httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDocent:
-    isolate_docent_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
-    fake = FakeDocent(httpserver)
-    fake.install()
-    return fake
 
 
 def _lines(start: int, count: int) -> list[bytes]:

@@ -13,26 +13,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cli_helpers import jsonl, output_lines, run_cli, valid_rollouts, write_export
-from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config
-from pytest_httpserver import HTTPServer
+from fake_docent import COLLECTION, FakeDocent
 from test_upload import urls, without_ids
 
 from nemogym_docent.upload_keys import agent_run_upload_key, upload_key
-
-
-@pytest.fixture
-def docent(httpserver: HTTPServer) -> FakeDocent:
-    fake = FakeDocent(httpserver)
-    fake.install()
-    return fake
-
-
-@pytest.fixture(autouse=True)
-def isolated_docent_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate_docent_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
 
 
 def upload(docent: FakeDocent, *args: str) -> Any:
