@@ -221,7 +221,7 @@ def test_jobs_that_never_finish_time_out_naming_the_sent_batches(
         *urls(docent.server),
     ]
     result = run_cli([*args, "--timeout", "0.2"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: Docent had not finished 2 job(s) after 0.2s: job-1, job-2",
         f"sent before stopping: 2 batches, 3 runs ({export}:1 to {export}:3) "
@@ -261,7 +261,7 @@ def test_a_server_that_does_not_answer_times_out(
             *urls(docent.server),
         ]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f"error: sending runs: no answer from {docent.server.url_for('/').rstrip('/')} within 0.2s",
         "nothing was sent before stopping",

@@ -31,9 +31,9 @@ class ExitCode(IntEnum):
 
     OK = 0
     INVALID = 1
-    """Invalid records (without ``--skip-invalid``), no records for ``validate``, or a timeout."""
+    """Invalid records (without ``--skip-invalid``), or no records for ``validate``."""
     ERROR = 2
-    """Usage, input, output or server error."""
+    """Usage, input, output or server error (an upload's timeout included)."""
     INTERRUPTED = 130
     """Ctrl-C."""
     STDOUT_CLOSED = 141

@@ -298,9 +298,7 @@ class _Upload:
 
         try:
             return action()
-        except ServerTimeout as exc:
-            self._stop(str(exc), ExitCode.INVALID)
-        except ServerError as exc:
+        except (ServerError, ServerTimeout) as exc:
             self._stop(str(exc), ExitCode.ERROR)
 
     def _stop(self, message: str, code: ExitCode) -> NoReturn:
