@@ -81,36 +81,38 @@ def convert_nemogym_rollout_to_agent_run(
 
 def convert_strictly(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
     """The strict AgentRun, or ``ConversionError`` with every reason the strict profile refuses."""
-    with _converting(rollout) as record:
-        try:
-            model = StrictRollout.model_validate(record)
-        except ValidationError as exc:
-            raise _schema_error(record, exc, strict=True) from exc
-        return build_agent_run(model, MappingContext(options, origin))
+    return _convert(rollout, dataclasses.replace(options, strict=True), origin)
 
 
 def convert_leniently(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
     """The lenient AgentRun of a rollout, or ``ConversionError`` when it is not one at all."""
-    lenient = dataclasses.replace(options, strict=False)
-    with _converting(rollout) as record:
-        try:
-            model = NemoGymRollout.model_validate(record)
-        except ValidationError as exc:
-            raise _schema_error(record, exc, strict=False) from exc
-        return build_agent_run(model, MappingContext(lenient, origin))
+    return _convert(rollout, dataclasses.replace(options, strict=False), origin)
 
 
 def _strict_run_or_none(
     rollout: Any, options: ConversionOptions, origin: RecordOrigin
 ) -> AgentRun | None:
     """The strict AgentRun, or ``None`` (unexplained, so cheaply) where strict refuses."""
+    strict = dataclasses.replace(options, strict=True)
+    try:
+        return _convert(rollout, strict, origin, explain=False)
+    except ConversionError:
+        return None
+
+
+def _convert(
+    rollout: Any, options: ConversionOptions, origin: RecordOrigin, *, explain: bool = True
+) -> AgentRun:
+    """Validate against the mode's models, then map; a refusal is explained when ``explain``."""
+    models = StrictRollout if options.strict else NemoGymRollout
     with _converting(rollout) as record:
         try:
-            model = StrictRollout.model_validate(record)
-            strict = dataclasses.replace(options, strict=True)
-            return build_agent_run(model, MappingContext(strict, origin))
-        except (ValidationError, ConversionError):
-            return None
+            model = models.model_validate(record)
+        except ValidationError as exc:
+            if not explain:
+                raise ConversionError("refused by the generated models") from exc
+            raise _schema_error(record, exc, strict=options.strict) from exc
+        return build_agent_run(model, MappingContext(options, origin))
 
 
 @contextmanager
