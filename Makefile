@@ -10,13 +10,16 @@ RAY_STAMP := $(RAY_VENV)/.installed
 
 .PHONY: install lock models check-models lint typecheck test test-ray demo bench clean
 
+# Byte-compiled modules: without them every command compiles its imports again (0.3 s of start-up)
+# wherever PYTHONDONTWRITEBYTECODE is set. compileall skips what is up to date.
 install: $(STAMP)
+	@$(BIN)/python -m compileall -q src >/dev/null
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@if [ -z "$(UV)" ]; then $(PYTHON) -m pip install --quiet uv; fi
 	@UV=$$(command -v uv || echo "$(PYTHON) -m uv"); \
 	  [ -x $(BIN)/python ] || $$UV venv --quiet --python $(PYTHON) $(VENV); \
-	  $$UV pip sync --quiet --python $(BIN)/python requirements-dev.lock && \
+	  $$UV pip sync --quiet --compile-bytecode --python $(BIN)/python requirements-dev.lock && \
 	  $$UV pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
@@ -45,7 +48,7 @@ $(RAY_STAMP): requirements-ray.lock pyproject.toml
 	@if [ -z "$(UV)" ]; then $(PYTHON) -m pip install --quiet uv; fi
 	@UV=$$(command -v uv || echo "$(PYTHON) -m uv"); \
 	  [ -x $(RAY_VENV)/bin/python ] || $$UV venv --quiet --python $(PYTHON) $(RAY_VENV); \
-	  $$UV pip sync --quiet --python $(RAY_VENV)/bin/python requirements-ray.lock && \
+	  $$UV pip sync --quiet --compile-bytecode --python $(RAY_VENV)/bin/python requirements-ray.lock && \
 	  $$UV pip install --quiet --python $(RAY_VENV)/bin/python --no-deps -e .
 	@touch $@
 
