@@ -178,6 +178,9 @@ class AgentRef(StrictModel):
     The agent server that produced the rollout. Its name (which may be empty) names the AgentRun and its transcript; other keys such as type are kept in metadata.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str | None | MISSING = MISSING
     """
     The agent's name (null as when absent).
@@ -267,6 +270,9 @@ class McpCall(TrainingFields):
     A call to a tool on an MCP server. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["mcp_call"]
     name: str
     arguments: str
@@ -292,6 +298,9 @@ class McpListTools(TrainingFields):
     The tools an MCP server lists. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["mcp_list_tools"]
     tools: list[Any] | MISSING = MISSING
     id: Any | MISSING = MISSING
@@ -304,6 +313,9 @@ class McpApprovalRequest(TrainingFields):
     A request to approve an MCP tool call. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["mcp_approval_request"]
     name: str
     arguments: str
@@ -316,6 +328,9 @@ class McpApprovalResponse(TrainingFields):
     The answer to an MCP approval request. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["mcp_approval_response"]
     approval_request_id: str
     approve: bool
@@ -328,6 +343,9 @@ class CustomToolCall(TrainingFields):
     A call to a custom (free-form input) tool. Lenient mode only: a tool call whose arguments are {input}. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["custom_tool_call"]
     call_id: str
     name: str
@@ -340,6 +358,9 @@ class CustomToolCallOutput(TrainingFields):
     The output of a custom tool call. Lenient mode only: a tool message. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["custom_tool_call_output"]
     call_id: str
     output: Any
@@ -354,6 +375,9 @@ class ComputerCall(TrainingFields):
     A computer-use action. Lenient mode only: a tool call 'computer' with the action as arguments. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["computer_call"]
     id: str
     call_id: str
@@ -367,6 +391,9 @@ class ComputerCallOutput(TrainingFields):
     The screenshot after a computer-use action. Lenient mode only: a tool message with a placeholder for the image. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["computer_call_output"]
     call_id: str
     output: dict[str, Any]
@@ -380,6 +407,9 @@ class LocalShellCall(TrainingFields):
     A local shell command. Lenient mode only: a tool call 'local_shell' with the action as arguments. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["local_shell_call"]
     id: str
     call_id: str
@@ -392,6 +422,9 @@ class LocalShellCallOutput(TrainingFields):
     The output of a local shell command; its id is the call's call_id. Lenient mode only: a tool message. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["local_shell_call_output"]
     id: str
     output: str
@@ -403,6 +436,9 @@ class WebSearchCall(TrainingFields):
     A hosted web search. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["web_search_call"]
     id: str
     action: Any
@@ -417,6 +453,9 @@ class FileSearchCall(TrainingFields):
     A hosted file search. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["file_search_call"]
     id: str
     queries: list[str]
@@ -429,6 +468,9 @@ class CodeInterpreterCall(TrainingFields):
     A hosted code interpreter run. Lenient mode only: shown as a tool call with its result. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["code_interpreter_call"]
     id: str
     container_id: str
@@ -442,6 +484,9 @@ class ImageGenerationCall(TrainingFields):
     A hosted image generation. Lenient mode only: shown as a tool call with its result. The image becomes a placeholder. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     type: Literal["image_generation_call"]
     id: str
     status: Any
@@ -543,6 +588,9 @@ class ResponsesCreateParams(StrictModel):
     The Responses API request the agent was run with. Only input becomes transcript messages; every other create param (model, tools, temperature, metadata, ...) is accepted as it is and kept under metadata.source.rollout_non_trace.request.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     input: (
         str
         | list[
@@ -577,6 +625,9 @@ class Response(StrictModel):
     The agent's final Responses API response. output holds the whole trajectory after input (model messages, reasoning, tool calls and the agent's tool outputs). Every other key (id, model, created_at, status, usage, provider extras, ...) is accepted as it is and kept under metadata.source.rollout_non_trace.response; id, model, created_at and status also describe the transcript.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     output: (
         list[
             Message
@@ -633,6 +684,9 @@ class NemoGymRollout(StrictModel):
     One line of a NeMo Gym rollout export, in any of the shapes NeMo Gym writes: the agent's request and its final response, plus the reward and the collector's identity keys when present (older exports lack agent_ref and the _ng_* indices). Every other top-level key (dataset pass-through, verifier output) is allowed and kept as benchmark metadata. Records valid here but not under strict-rollout.schema.json convert only in the lenient mode, where a null or absent agent_ref, agent_ref.name or _ng_* index is a declared loss.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     responses_create_params: ResponsesCreateParams
     response: Response
     agent_ref: AgentRef | None | MISSING = MISSING

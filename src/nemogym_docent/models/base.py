@@ -10,11 +10,12 @@ T = TypeVar("T")
 class StrictModel(BaseModel):
     """Strict validation: JSON types only, so ``"3"``, ``1.0`` and ``true`` are not integers.
 
-    Unlisted keys are allowed, as JSON Schema allows them unless ``additionalProperties`` says
-    otherwise (the generator then writes ``extra="forbid"``); they are kept in ``model_extra``.
+    Unlisted keys are allowed, as JSON Schema allows them, and dropped: a schema that keeps them
+    says ``"additionalProperties": true`` (the generator then writes ``extra="allow"``, and they
+    are in ``model_extra``) or ``false`` to refuse them (``extra="forbid"``).
     """
 
-    model_config = ConfigDict(strict=True, extra="allow")
+    model_config = ConfigDict(strict=True, extra="ignore")
 
 
 def given(value: T | MISSING) -> T | None:
