@@ -115,3 +115,17 @@ def test_importing_the_package_loads_neither_the_cli_nor_the_docent_client() -> 
         timeout=60,
     )
     assert root_only.stdout.strip() == "False"
+
+
+def test_the_console_script_reaches_its_ctrl_c_handler_before_any_heavy_import() -> None:
+    # Until main() installs its handler, Ctrl-C prints Python's traceback: the package and the
+    # CLI's entry module import nothing slow (typing alone takes milliseconds) before it.
+    probe = (
+        "import sys, nemogym_docent.cli; "
+        "print(sorted(m for m in ('typing', 'dataclasses', 'inspect', 'nemogym_docent.errors') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

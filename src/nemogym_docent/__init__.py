@@ -1,18 +1,17 @@
 """Convert NVIDIA NeMo Gym rollout exports into Docent AgentRuns, strictly and schema-first.
 
-The converters, their models and Docent's data models load on first use, so that importing the
-package stays quick (the command line's ``--help`` needs none of them).
+Everything loads on first use, so that importing the package stays quick (the command line's
+``--help`` needs none of it) and Ctrl-C is in the command line's hands almost at once.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
-from nemogym_docent.errors import ConversionError
-from nemogym_docent.issues import Issue
-
+TYPE_CHECKING = False  # as typing's, without importing typing before the CLI handles Ctrl-C
 if TYPE_CHECKING:
+    from typing import Any
+
     from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
     from nemogym_docent.converter import (
         Detail,
@@ -21,10 +20,14 @@ if TYPE_CHECKING:
         convert_nemogym_rollout_to_agent_run,
         iter_nemogym_jsonl_file_to_agent_runs,
     )
+    from nemogym_docent.errors import ConversionError
+    from nemogym_docent.issues import Issue
     from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
     from nemogym_docent.schema_validation import validate_nemogym_rollout
 
 _LAZY = {
+    "ConversionError": "nemogym_docent.errors",
+    "Issue": "nemogym_docent.issues",
     "convert_nemogym_jsonl_line": "nemogym_docent.agent_run_lines",
     "convert_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
     "convert_nemogym_rollout_to_agent_run": "nemogym_docent.converter",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import signal
 import sys
-from types import FrameType
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # as typing's: importing typing would widen the window before main runs
 if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any
+
     from nemogym_docent.cli.commands import app
 
 INTERRUPTED = 130
