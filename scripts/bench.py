@@ -6,9 +6,11 @@ temporary directory that is removed at the end.
 
 In one process, on the same records, interleaved and repeated (best run kept), it times:
 ``orjson.loads`` alone (the floor), converting parsed dicts, converting a JSONL file to a list
-of AgentRuns, and ``validate_nemogym_rollout``. Then, as subprocesses: peak RSS of
+of AgentRuns, and ``validate_nemogym_rollout``; then where the time of one record goes, step
+by step, against the time the 4.5× target leaves. Then, as subprocesses: peak RSS of
 ``nemogym-docent convert`` on a large and a small file, ``--workers 2`` against ``--workers 1``,
-``nemogym-docent validate``, and the time of ``import nemogym_docent``.
+``nemogym-docent validate`` and ``convert --skip-invalid`` on an invalid-heavy export, start-up,
+and the time of ``import nemogym_docent``.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from docent.data_models.agent_run import AgentRun
 from docent.sdk.integrations import nemogym as docent_nemogym
 from docent.sdk.integrations.util import ConversionError as DocentConversionError
 
 import nemogym_docent
+from nemogym_docent.cleaning import drop_empty_values
+from nemogym_docent.json_lines import parse_line
+from nemogym_docent.models import StrictRollout
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "rollouts.jsonl"
@@ -182,6 +188,75 @@ def measure_in_process(data: Dataset, repeat: int, validate_records: int) -> dic
             print(".", end="", flush=True, file=sys.stderr)
     print(file=sys.stderr)
     return timings
+
+
+# --- where the time goes -------------------------------------------------------------------
+
+SPLIT_RECORDS = 1500
+
+
+def time_split(data: Dataset, repeat: int) -> dict[str, float]:
+    """Microseconds per record of each step of a conversion, both converters, same records.
+
+    The steps the schema-first design and the output require, whatever the code around them:
+    parsing, validating against the generated models, Docent's data models (built once from
+    plain values: the cheapest way to build an AgentRun) and dropping empty values from the
+    request and response kept as metadata (Docent's layout).
+    """
+    lines, records = data.lines[:SPLIT_RECORDS], data.records[:SPLIT_RECORDS]
+    runs = [nemogym_docent.convert_nemogym_rollout_to_agent_run(record) for record in records]
+    dumps = [run.model_dump() for run in runs]
+    kept = [
+        {
+            "request": _without(record["responses_create_params"], "input"),
+            "response": _without(record["response"], "output"),
+            "benchmark_fields": _without(record, "responses_create_params", "response"),
+        }
+        for record in records
+    ]
+    steps: dict[str, Callable[[], object]] = {
+        "Docent: json.loads": lambda: [json.loads(line) for line in lines],
+        "Docent: convert": lambda: convert_each_of(
+            docent_nemogym.convert_nemogym_rollout_to_agent_run, records
+        ),
+        "ours: parse": lambda: [parse_line(line) for line in lines],
+        "ours: convert": lambda: convert_each_of(
+            nemogym_docent.convert_nemogym_rollout_to_agent_run, records
+        ),
+        "validate (StrictRollout)": lambda: [StrictRollout.model_validate(r) for r in records],
+        "AgentRun built once": lambda: [AgentRun.model_validate(dump) for dump in dumps],
+        "drop empty values": lambda: [drop_empty_values(fields) for fields in kept],
+    }
+    best = {name: min(timed(step) for _ in range(repeat)) for name, step in steps.items()}
+    return {name: seconds / len(records) * 1e6 for name, seconds in best.items()}
+
+
+def _without(value: Any, *keys: str) -> Any:
+    return {k: v for k, v in value.items() if k not in keys} if isinstance(value, dict) else value
+
+
+def convert_each_of(convert: Callable[[dict[str, Any]], object], records: list[Any]) -> None:
+    for record in records:
+        convert(record)
+
+
+def report_time_split(name: str, split: dict[str, float]) -> None:
+    docent = split["Docent: json.loads"] + split["Docent: convert"]
+    ours = split["ours: parse"] + split["ours: convert"]
+    floor = (
+        split["ours: parse"]
+        + split["validate (StrictRollout)"]
+        + split["AgentRun built once"]
+        + split["drop empty values"]
+    )
+    print(f"\nWhere the time goes, {name} (µs per record, first {SPLIT_RECORDS:,} records):\n")
+    print_table(["step", "µs"], [[step, f"{us:.0f}"] for step, us in split.items()])
+    print(
+        f"\nDocent parses and converts a record in {docent:.0f} µs; 4.5× that speed leaves "
+        f"{docent / 4.5:.0f} µs. Ours takes {ours:.0f} µs ({docent / ours:.2f}×). The required "
+        f"steps alone (parse, validate, AgentRun built once, drop empty values) take "
+        f"{floor:.0f} µs: at most {docent / floor:.2f}× with no other work at all."
+    )
 
 
 # --- subprocess timings -------------------------------------------------------------------
@@ -390,6 +465,7 @@ def in_process_section(
         validate_records = max(1, min(len(data.lines), 3 if quick else 200))
         timings = measure_in_process(data, repeat, validate_records)
         report_in_process(data, timings, validate_records)
+        report_time_split(data.name, time_split(data, repeat))
         ours_file, docent_file = timings["ours file"].best, timings["docent file"].best
         file_ratios.append(docent_file / ours_file)
         streamed_ratios.append(docent_file / timings["ours file, streamed"].best)
