@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -318,3 +324,35 @@ def test_an_unexpected_answer_is_one_line_naming_what_was_stored(
         f"sent before stopping: 1 batch, 2 runs ({export}:1 to {export}:2) "
         f"to collection {COLLECTION}; jobs job-1"
     )
+
+
+def test_ctrl_c_while_sending_says_what_was_sent(docent: FakeDocent, tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(40))
+    command = [sys.executable, "-m", "nemogym_docent", "upload", str(export), "--batch-size", "2"]
+    command += ["--collection-id", COLLECTION, *urls(docent.server)]
+    docent.on_batch = lambda _stored, _request: threading.Event().wait(0.2)  # a slow server
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, "DOCENT_API_KEY": API_KEY},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(docent.batches) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    lines = stderr.decode().splitlines()
+    assert lines[-1] == "interrupted"
+    sent = re.fullmatch(
+        rf"sent before stopping: (\d+) batch(?:es)?, (\d+) runs \({re.escape(str(export))}:1 to "
+        rf"{re.escape(str(export))}:(\d+)\) to collection {COLLECTION}; jobs .*",
+        lines[-2],
+    )
+    assert sent is not None, lines
+    batches, runs, last = map(int, sent.groups())
+    assert batches >= 1
+    assert runs == last == 2 * batches
+    assert len(docent.runs) >= runs  # a batch in flight may have landed too: --resume skips it

@@ -19,6 +19,7 @@ from typing import IO
 
 import typer
 
+from nemogym_docent.cli import Interrupted
 from nemogym_docent.cli.inputs import Discovery, InputError, Source, discover, read_lines
 from nemogym_docent.cli.line_tasks import LineResult, LineTask
 from nemogym_docent.cli.reporting import (
@@ -268,6 +269,8 @@ class Session:
         traceback: TracebackType | None,
     ) -> None:
         stopped = isinstance(exc, typer.Exit)
+        if isinstance(exc, Interrupted):
+            say(*self.when_stopped())  # upload: what was sent, to rerun with --resume
         if self.output_file is not None:
             self.output_file.close(keep=exc is None)
         if self._errors_file is not None:
