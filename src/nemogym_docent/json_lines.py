@@ -2,8 +2,10 @@
 
 Docent's converter reads files in text mode: ``\\r\\n``, ``\\r`` and ``\\n`` end a line,
 ``str.strip()`` trims Unicode whitespace, blank lines are skipped and ``json.loads`` parses.
-Here lines are read as bytes and parsed with orjson, falling back to that text path whenever
-orjson could answer differently (integers past 64 bits, NaN, lone surrogates, odd whitespace).
+Here lines are read as bytes and parsed with msgspec, which gives the same values (integers of
+any size up to Python's digit limit, as ``json.loads``); wherever it refuses what ``json.loads``
+may take (NaN, infinities, lone surrogates, odd whitespace, a byte order mark), the text path
+decides.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
-import orjson
+import msgspec
 
 from nemogym_docent.errors import ConversionError
 
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
-# orjson turns integers past 64 bits into floats; any run of 19 digits goes the slow way.
-# Mapping every digit to "9" and searching for nineteen of them is ten times faster than a regex.
+# Mapping every digit to "9" and searching for runs of nines is ten times faster than a regex.
 _DIGITS_TO_NINES = bytes.maketrans(b"0123456789", b"9" * 10)
-_LONG_DIGIT_RUN = b"9" * 19
-_BOM: Final = b"\xef\xbb\xbf"
+_DECODE = msgspec.json.Decoder().decode
+_REFUSED_BY_MSGSPEC = (msgspec.DecodeError, ValueError, RecursionError)
+"""What msgspec raises where ``json.loads`` may still parse (or raise its own error)."""
 
 BLANK: Final = object()
 """What ``parse_line`` returns for a line with nothing but whitespace."""
@@ -30,16 +32,10 @@ BLANK: Final = object()
 
 def loads(text: str) -> Any:
     """Parse a JSON text to the values ``json.loads`` gives (and raise what it raises)."""
-    if not _has_long_digit_run(text.encode("utf-8", "surrogatepass")):
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
-
-
-def _has_long_digit_run(data: bytes) -> bool:
-    return _LONG_DIGIT_RUN in data.translate(_DIGITS_TO_NINES)
+    try:
+        return _DECODE(text)
+    except _REFUSED_BY_MSGSPEC:
+        return json.loads(text)
 
 
 _NON_FINITE_NUMBERS = (b"e999", b"E999", b"e+999", b"E+999", b"9" * 309)
@@ -78,11 +74,10 @@ def parse_line(raw: bytes) -> Any:
     data = raw.strip()
     if not data:
         return BLANK
-    if not data.startswith(_BOM) and not _has_long_digit_run(data):
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
+    try:
+        return _DECODE(data)
+    except _REFUSED_BY_MSGSPEC:
+        pass
     text = data.decode("utf-8").strip()
     return json.loads(text) if text else BLANK
 
