@@ -117,13 +117,8 @@ def _issues(error: ValidationError) -> Iterator[Issue]:
         branches: dict[int, list[ValidationError]] = {}
         for sub in error.context:
             branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
-        fitting = [errors for errors in branches.values() if not _rejects_kind(errors)]
-        if len(fitting) > 1:  # e.g. a list of items or a list of lists: drop type-only misfits
-            fitting = [errors for errors in fitting if any(e.validator != "type" for e in errors)]
-        if len(fitting) > 1:  # an exception to a kind (TokenOnlyMessage) gives way to the kind
-            fitting = [errors for errors in fitting if not _is_exception(errors)] or fitting
-        if len(fitting) == 1:
-            chosen = fitting[0]
+        chosen = fitting_branch(list(branches.values()))
+        if chosen is not None:
             same_place = all(not sub.relative_path for sub in chosen)
             description = (
                 error.schema.get("description") if isinstance(error.schema, dict) else None
@@ -145,6 +140,19 @@ def _issues(error: ValidationError) -> Iterator[Issue]:
             yield Issue(join_json_path(path, key), "is required")
         return
     yield Issue(path, _message(error))
+
+
+def fitting_branch(branches: list[list[ValidationError]]) -> list[ValidationError] | None:
+    """The errors of the one branch of a failed union that the instance was meant for, if one.
+
+    A branch that refuses the instance for its kind never fits, so the others decide alone.
+    """
+    fitting = [errors for errors in branches if not _rejects_kind(errors)]
+    if len(fitting) > 1:  # e.g. a list of items or a list of lists: drop type-only misfits
+        fitting = [errors for errors in fitting if any(e.validator != "type" for e in errors)]
+    if len(fitting) > 1:  # an exception to a kind (TokenOnlyMessage) gives way to the kind
+        fitting = [errors for errors in fitting if not _is_exception(errors)] or fitting
+    return fitting[0] if len(fitting) == 1 else None
 
 
 def _lacks_required_tag(error: ValidationError) -> bool:
