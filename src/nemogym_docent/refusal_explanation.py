@@ -74,34 +74,31 @@ def _accepted_by(model: TypeAdapter[Any]) -> Accepts:
     return accepts
 
 
-def _either(narrow: Accepts, full: Accepts) -> Accepts:
-    """Whether the narrow model (quicker, as most instances are strict) or the full one accepts."""
-    return lambda instance: narrow(instance) or full(instance)
-
-
 @cache
-def trusted_models() -> dict[str, Accepts]:
-    """For each trusted schema (by title): whether a generated model accepts an instance that
-    the schema accepts too.
+def trusted_models() -> dict[str, tuple[Accepts, ...]]:
+    """For each trusted schema (by title): generated models, tried in turn, such that an
+    instance one of them accepts is accepted by the schema too.
 
     The strict models accept only what the strict schemas accept (as the agreement tests check),
     and each strict schema narrows its full one. Of the full models, those of an item and a
-    content part are trusted: they accept only what their schemas accept. An item or a content
-    part is first offered to the strict model, the quicker one.
+    content part are trusted: they accept only what their schemas accept. The strict model goes
+    first: it is the quicker one, and most instances are strict.
     """
     strict_items = _accepted_by(TypeAdapter(_list_element(_field(StrictResponsesCreateParams))))
     strict_parts = _accepted_by(TypeAdapter(_list_element(_field(StrictMessage, "content"))))
     items = _accepted_by(TypeAdapter(_list_element(_field(ResponsesCreateParams))))
     parts = _accepted_by(TypeAdapter(_list_element(_field(Message, "content"))))
+    request = _accepted_by(TypeAdapter(StrictResponsesCreateParams))
+    response = _accepted_by(TypeAdapter(StrictResponse))
     return {
-        "Item": _either(strict_items, items),
-        "StrictItem": strict_items,
-        "MessageContentPart": _either(strict_parts, parts),
-        "StrictMessageContentPart": strict_parts,
-        "ResponsesCreateParams": _accepted_by(TypeAdapter(StrictResponsesCreateParams)),
-        "StrictResponsesCreateParams": _accepted_by(TypeAdapter(StrictResponsesCreateParams)),
-        "Response": _accepted_by(TypeAdapter(StrictResponse)),
-        "StrictResponse": _accepted_by(TypeAdapter(StrictResponse)),
+        "Item": (strict_items, items),
+        "StrictItem": (strict_items,),
+        "MessageContentPart": (strict_parts, parts),
+        "StrictMessageContentPart": (strict_parts,),
+        "ResponsesCreateParams": (request,),
+        "StrictResponsesCreateParams": (request,),
+        "Response": (response,),
+        "StrictResponse": (response,),
     }
 
 
@@ -123,12 +120,14 @@ def refs_to_models() -> dict[str, str]:
 
 
 def _models_accept(title: object, instance: object) -> bool:
-    accepts = trusted_models().get(title) if isinstance(title, str) else None
-    if accepts is None:
-        return False
-    known, key = _KNOWN.get(), (id(accepts), id(instance))
+    models = trusted_models().get(title) if isinstance(title, str) else None
+    return models is not None and any(_accepts(model, instance) for model in models)
+
+
+def _accepts(model: Accepts, instance: object) -> bool:
+    known, key = _KNOWN.get(), (id(model), id(instance))
     if key not in known:
-        known[key] = accepts(instance)
+        known[key] = model(instance)
     return known[key]
 
 
@@ -166,23 +165,31 @@ def _ref(validator: Any, ref: Any, instance: Any, schema: Any) -> Any:
 @dataclass(frozen=True)
 class _Kind:
     """What a union branch states of an instance's kind, through ``allOf`` and ``$ref``: the
-    ``type`` lists it must match, and the ``type`` tags its ``properties`` allow."""
+    ``type`` lists it must match, whether it requires a ``type`` tag, and the tags its
+    ``properties`` allow."""
 
     types: tuple[list[str], ...]
+    tag_required: bool
     tags: tuple[frozenset[str], ...]
 
     def refuses(self, validator: Any, instance: object) -> bool:
         """Whether the branch fails for the instance's kind, with an error at the instance's
-        own place (``type``) or at its tag (``const`` or ``enum``)."""
+        own place (``type``, or ``required`` naming the tag) or at its tag (``const`` or
+        ``enum``)."""
         is_type = validator.is_type
         if any(not any(is_type(instance, name) for name in names) for names in self.types):
             return True
-        tag = instance.get("type") if isinstance(instance, dict) else None
+        if not isinstance(instance, dict):
+            return False
+        if "type" not in instance:
+            return self.tag_required
+        tag = instance["type"]
         return type(tag) is str and any(tag not in allowed for allowed in self.tags)
 
 
 def _kind(resolver: Any, branch: object) -> _Kind:
     types: list[list[str]] = []
+    tag_required = False
     tags: list[frozenset[str]] = []
     pending = [(resolver, branch)]
     while pending:
@@ -191,6 +198,7 @@ def _kind(resolver: Any, branch: object) -> _Kind:
             continue
         if "type" in schema:
             types.append([schema["type"]] if isinstance(schema["type"], str) else schema["type"])
+        tag_required = tag_required or "type" in schema.get("required", [])
         tag = schema.get("properties", {}).get("type")
         if isinstance(tag, dict):
             allowed = [tag["const"]] if "const" in tag else tag.get("enum")
@@ -200,7 +208,7 @@ def _kind(resolver: Any, branch: object) -> _Kind:
         if "$ref" in schema:
             target, target_resolver = _resolved(resolver, schema)
             pending.append((target_resolver, target))
-    return _Kind(tuple(types), tuple(tags))
+    return _Kind(tuple(types), tag_required, tuple(tags))
 
 
 _KINDS: dict[int, tuple[list[Any], list[_Kind]]] = {}
