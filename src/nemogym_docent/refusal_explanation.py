@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, get_args, get_origin
 
+import orjson
 from jsonschema import ValidationError, validators
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as ModelValidationError
@@ -35,11 +36,21 @@ from nemogym_docent.schema_validation import (
     rollout_validator,
     schema_files,
     schema_issues,
+    validate_nemogym_rollout,
 )
 
 
 def explain_refusal(rollout: object, *, strict: bool = True) -> list[Issue]:
-    """The issues ``validate_nemogym_rollout`` lists for a rollout the generated models refuse."""
+    """The issues ``validate_nemogym_rollout`` lists for a rollout the generated models refuse.
+
+    A rollout nested deeper than orjson writes (254 levels), or holding what it cannot write, is
+    walked by ``validate_nemogym_rollout`` itself: so deep, where a walk runs out of stack (and
+    so the issues) depends on how many frames it takes.
+    """
+    try:
+        orjson.dumps(rollout)
+    except orjson.JSONEncodeError:
+        return validate_nemogym_rollout(rollout, strict=strict)
     root = ROOT_SCHEMA if strict else FULL_ROOT_SCHEMA
     known = _KNOWN.set({})
     try:
@@ -133,6 +144,7 @@ def _accepts(model: Accepts, instance: object) -> bool:
 
 _STOCK_ONE_OF = RolloutValidator.VALIDATORS["oneOf"]
 _STOCK_ANY_OF = RolloutValidator.VALIDATORS["anyOf"]
+_STOCK_ITEMS = RolloutValidator.VALIDATORS["items"]
 _RESOLVED: dict[int, tuple[dict[str, Any], Any, Any]] = {}
 
 
@@ -148,18 +160,62 @@ def _resolved(resolver: Any, schema: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def _ref(validator: Any, ref: Any, instance: Any, schema: Any) -> Any:
-    """The stock ``$ref``, resolved once; an instance the model of the named schema accepts, or
-    that passed the named schema before, passes unresolved."""
-    if _models_accept(refs_to_models().get(ref), instance):
+    """The stock ``$ref``, resolved once; an instance known to pass the named schema (see
+    ``_known_to_pass``) passes unresolved."""
+    if _known_to_pass(validator, schema, instance):
         return
     target, resolver = _resolved(validator._resolver, schema)  # as the stock $ref does
-    known, key = _KNOWN.get(), (id(target), id(instance))
-    if key in known:
-        return
     errors = list(validator.descend(instance, target, resolver=resolver))
     if not errors:
-        known[key] = True
+        _KNOWN.get()[id(target), id(instance)] = True
     yield from errors
+
+
+def _known_to_pass(validator: Any, schema: Any, instance: object) -> bool:
+    """Whether the ``$ref`` of ``schema`` surely passes: the model of the named schema accepts
+    the instance, or the instance passed that schema before."""
+    if _models_accept(refs_to_models().get(schema["$ref"]), instance):
+        return True
+    target, _ = _resolved(validator._resolver, schema)
+    return (id(target), id(instance)) in _KNOWN.get()
+
+
+_VALIDATING: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+
+def _walk(validator: Any, instance: object, schema: Any, **where: Any) -> Any:
+    """``validator.descend``, except into a schema the instance surely passes: one without a
+    keyword that validates, or only a ``$ref`` known to pass."""
+    found = _VALIDATING.get(id(schema))
+    if found is None or found[0] is not schema:
+        keys = tuple(key for key in schema if key in validator.VALIDATORS)
+        found = _VALIDATING[id(schema)] = (schema, keys)
+    if not found[1] or (found[1] == ("$ref",) and _known_to_pass(validator, schema, instance)):
+        return ()
+    return validator.descend(instance, schema, **where)  # not a generator here: no extra frame
+
+
+def _properties(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
+    """The stock ``properties``, walking values with ``_walk``."""
+    if validator.is_type(instance, "object"):
+        for name, subschema in properties.items():
+            if name in instance:
+                yield from _walk(validator, instance[name], subschema, path=name, schema_path=name)
+
+
+def _items(validator: Any, items: Any, instance: Any, schema: Any) -> Any:
+    """The stock ``items`` (as the packaged schemas use it), walking elements with ``_walk``."""
+    if "prefixItems" in schema or not isinstance(items, dict):
+        yield from _STOCK_ITEMS(validator, items, instance, schema)
+    elif validator.is_type(instance, "array"):
+        for index, item in enumerate(instance):
+            yield from _walk(validator, item, items, path=index)
+
+
+def _all_of(validator: Any, all_of: Any, instance: Any, schema: Any) -> Any:
+    """The stock ``allOf``, walking each schema with ``_walk``."""
+    for index, subschema in enumerate(all_of):
+        yield from _walk(validator, instance, subschema, schema_path=index)
 
 
 @dataclass(frozen=True)
@@ -295,5 +351,8 @@ _ExplainingValidator: Any = validators.extend(  # type: ignore[no-untyped-call]
         "oneOf": _union(_STOCK_ONE_OF, one=True),
         "anyOf": _union(_STOCK_ANY_OF, one=False),
         "$ref": _ref,
+        "properties": _properties,
+        "items": _items,
+        "allOf": _all_of,
     },
 )
