@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import call, rollout
+from builders import assistant, call, reasoning, rollout, user
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from parity import EXAMPLES, FIXTURES, corpus_files, jsonl_records
@@ -73,6 +73,43 @@ def test_items_near_a_token_only_item(item: dict[str, Any]) -> None:
     """Messages and token-only items: the models tell them apart as the schemas do."""
     row = rollout(output=[item])
     del row["agent_ref"]
+    assert_same_explanation(row)
+
+
+def nested_list(depth: int) -> Any:
+    value: Any = None
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        [[assistant("fine")], [{"type": "message"}], []],
+        [[assistant("fine")], "text", 3],
+        [None, True, 1, 1.5, "text", {}],
+        [{"type": 5}, {"type": None, "role": "user", "content": "x"}, {"role": "assistant"}],
+        [{"type": "function_call", "call_id": 5}, {"type": "mcp_call"}, {"type": "unknown"}],
+        [{"type": "message", "role": "user", "content": [{"type": "input_image"}, {}, 3]}],
+        [{"type": "message", "role": "user", "content": [{"type": "output_text"}, []]}],
+        [reasoning("x", encrypted_content=value) for value in ("", "blob", 0, 0.5, [], [1], {})],
+        [{"type": "reasoning", "summary": [{"type": "summary_text"}], "encrypted_content": "x"}],
+    ],
+    ids=repr,
+)
+def test_unions_whose_branches_are_skipped_by_kind(output: list[Any]) -> None:
+    """Branches refused by the instance's JSON type or ``type`` tag, read or never read."""
+    assert_same_explanation(rollout([user("Hi"), *output[:1]], output))
+
+
+@pytest.mark.parametrize("depth", [300, 5_000])
+def test_deep_nesting_is_explained_by_the_full_walk(depth: int) -> None:
+    """Past orjson's 254 levels the full walk explains: where deep recursion fails depends on
+    how many frames a walk takes, so the same walk gives the same issues."""
+    row = rollout(
+        output=[assistant("fine", content=[{"type": "input_text", "x": nested_list(depth)}])]
+    )
     assert_same_explanation(row)
 
 
