@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
+export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"  # the custom formatter tagged_unions
 exec datamodel-codegen "$@"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import MISSING, ConfigDict, Field, RootModel
+from pydantic import MISSING, ConfigDict, Discriminator, Field, RootModel, Tag
 
-from nemogym_docent.models.base import StrictModel
+from nemogym_docent.models.base import StrictModel, type_tag
 from nemogym_docent.models.scalars import JsonString
 
 
@@ -713,7 +713,16 @@ class StrictResponsesCreateParams(ResponsesCreateParams):
     """
 
     input: (
-        str | list[StrictMessage | StrictFunctionCall | StrictFunctionCallOutput | StrictReasoning]
+        str
+        | list[
+            Annotated[
+                Annotated[StrictMessage, Tag("message")]
+                | Annotated[StrictFunctionCall, Tag("function_call")]
+                | Annotated[StrictFunctionCallOutput, Tag("function_call_output")]
+                | Annotated[StrictReasoning, Tag("reasoning")],
+                Discriminator(type_tag("message")),
+            ]
+        ]
     )
     """
     The conversation sent to the agent: a plain string (one user message) or a list of items.
@@ -725,7 +734,15 @@ class StrictResponse(Response):
     A response whose output is one flat list of items that convert exactly.
     """
 
-    output: list[StrictMessage | StrictFunctionCall | StrictFunctionCallOutput | StrictReasoning]
+    output: list[
+        Annotated[
+            Annotated[StrictMessage, Tag("message")]
+            | Annotated[StrictFunctionCall, Tag("function_call")]
+            | Annotated[StrictFunctionCallOutput, Tag("function_call_output")]
+            | Annotated[StrictReasoning, Tag("reasoning")],
+            Discriminator(type_tag("message")),
+        ]
+    ]
     """
     The items produced after input, in order; or (aviary environments with contains_transitions) a list of cumulative snapshots of that list, of which the lenient mode keeps the last.
     """

@@ -1,6 +1,7 @@
 """Hand-written base class that the generated models inherit from (``base-class``)."""
 
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import MISSING, BaseModel, ConfigDict
 
@@ -25,3 +26,16 @@ def given(value: T | MISSING) -> T | None:
     treats both alike, as Docent's converter does.
     """
     return None if value is MISSING else value
+
+
+def type_tag(absent: str | None) -> Callable[[Any], str | None]:
+    """The discriminator of a generated tagged union of items: an item's ``type``, or
+    ``absent`` when it has none or null (``scripts/tagged_unions.py`` writes these unions)."""
+
+    def tag_of(item: Any) -> str | None:
+        tag = item.get("type") if isinstance(item, dict) else getattr(item, "type", None)
+        if tag is None or tag is MISSING:
+            return absent
+        return tag if isinstance(tag, str) else None
+
+    return tag_of
