@@ -3,9 +3,11 @@
 ``validate_nemogym_rollout`` walks a whole rollout with jsonschema, which takes tens of
 milliseconds for a real one. A refused rollout is mostly valid: its request, response, items
 and content parts that the strict generated models accept are valid under the schemas, so the
-walk here passes them without descending and spends its time only where the models refuse. The
-issues are those of the full walk, in the same order (checked on every fixture, corpus record
-and generated fault).
+walk here passes them without descending and spends its time only where the models refuse.
+It also resolves each ``$ref`` once, checks a part met twice once, and walks a union's branch
+that refuses the instance's JSON type or ``type`` tag only when its errors are read. The issues
+are those of the full walk, in the same order (checked on every fixture, corpus record and
+generated fault).
 """
 
 from __future__ import annotations
@@ -162,13 +164,17 @@ def _resolved(resolver: Any, schema: dict[str, Any]) -> tuple[Any, Any]:
 def _ref(validator: Any, ref: Any, instance: Any, schema: Any) -> Any:
     """The stock ``$ref``, resolved once; an instance known to pass the named schema (see
     ``_known_to_pass``) passes unresolved."""
-    if _known_to_pass(validator, schema, instance):
-        return
+    if not _known_to_pass(validator, schema, instance):
+        yield from _referenced(validator, instance, schema)
+
+
+def _referenced(validator: Any, instance: object, schema: Any) -> list[ValidationError]:
+    """The errors of the schema that the ``$ref`` of ``schema`` names."""
     target, resolver = _resolved(validator._resolver, schema)  # as the stock $ref does
     errors = list(validator.descend(instance, target, resolver=resolver))
     if not errors:
         _KNOWN.get()[id(target), id(instance)] = True
-    yield from errors
+    return errors
 
 
 def _known_to_pass(validator: Any, schema: Any, instance: object) -> bool:
@@ -183,16 +189,29 @@ def _known_to_pass(validator: Any, schema: Any, instance: object) -> bool:
 _VALIDATING: dict[int, tuple[Any, tuple[str, ...]]] = {}
 
 
-def _walk(validator: Any, instance: object, schema: Any, **where: Any) -> Any:
-    """``validator.descend``, except into a schema the instance surely passes: one without a
-    keyword that validates, or only a ``$ref`` known to pass."""
+def _walk(
+    validator: Any, instance: object, schema: Any, path: Any = None, schema_path: Any = None
+) -> Any:
+    """``validator.descend``, except into a schema the instance surely passes (one without a
+    keyword that validates, or only a ``$ref`` known to pass), and straight to the named schema
+    for one that is only a ``$ref``."""
     found = _VALIDATING.get(id(schema))
     if found is None or found[0] is not schema:
         keys = tuple(key for key in schema if key in validator.VALIDATORS)
         found = _VALIDATING[id(schema)] = (schema, keys)
-    if not found[1] or (found[1] == ("$ref",) and _known_to_pass(validator, schema, instance)):
+    if not found[1]:
         return ()
-    return validator.descend(instance, schema, **where)  # not a generator here: no extra frame
+    if found[1] != ("$ref",):
+        return validator.descend(instance, schema, path=path, schema_path=schema_path)
+    if _known_to_pass(validator, schema, instance):
+        return ()
+    errors = _referenced(validator, instance, schema)
+    for error in errors:  # as descend places them (a $ref adds nothing to the schema path)
+        if path is not None:
+            error.path.appendleft(path)
+        if schema_path is not None:
+            error.schema_path.appendleft(schema_path)
+    return errors
 
 
 def _properties(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
@@ -327,7 +346,7 @@ def _union(stock: Any, *, one: bool) -> Any:
             yield from stock(validator, branches, instance, schema)
         if valid:
             return
-        message = f"{instance!r} is not valid under any of the given schemas"
+        message = "not valid under any of the given schemas"  # read by no issue
         if fitting_branch(list(failed.values())) is not None:
             yield ValidationError(message, context=[e for errs in failed.values() for e in errs])
             return
