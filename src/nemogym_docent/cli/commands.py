@@ -161,7 +161,13 @@ def convert(
         contrast=contrast,
         group_by=group_by,
     )
-    task = LineTask("convert", strict=not lenient, stop_at_failure=not skip_invalid, detail=detail)
+    task = LineTask(
+        "convert",
+        strict=not lenient,
+        stop_at_failure=not skip_invalid,
+        detail=detail,
+        one_by_one=stage is not None and stage.group_by_task,
+    )
     with Session(
         task,
         inputs,

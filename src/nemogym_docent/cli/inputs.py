@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.export_files import (
@@ -185,6 +186,28 @@ def read_lines(
     """The raw lines of a source (split at ``\\n`` only), decompressed; read faults raise
     ``InputError``. ``count_bytes`` is told how many uncompressed bytes each line had; ``note``
     hears when the file's name and content disagree about compression."""
+    for line in _read(source, iter, note=note):
+        count_bytes(len(line))
+        yield line
+
+
+def read_blocks(
+    source: Source, size: int, *, count_bytes: Callable[[int], None], note: Callable[[str], None]
+) -> Iterator[bytes]:
+    """The decompressed bytes of a source in blocks of ``size`` (the last shorter), cut
+    anywhere; otherwise as ``read_lines``."""
+
+    def blocks(stream: IO[bytes]) -> Iterator[bytes]:
+        return iter(lambda: stream.read(size), b"")
+
+    for block in _read(source, blocks, note=note):
+        count_bytes(len(block))
+        yield block
+
+
+def _read(
+    source: Source, pieces: Callable[[IO[bytes]], Iterator[bytes]], *, note: Callable[[str], None]
+) -> Iterator[bytes]:
     try:
         with open_export(source.path, name=source.name, stdin=sys.stdin.buffer) as (
             stream,
@@ -197,9 +220,7 @@ def read_lines(
                     if found is None
                     else f"note: {source.name}: looks like {found} data; read decompressed"
                 )
-            for line in stream:
-                count_bytes(len(line))
-                yield line
+            yield from pieces(stream)
     except ConversionError as exc:
         raise InputError(str(exc)) from exc
     except READ_ERRORS as exc:

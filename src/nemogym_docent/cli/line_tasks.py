@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from docent.data_models.agent_run import AgentRun
@@ -15,7 +17,7 @@ from nemogym_docent.cli.inputs import Source, sidecar_reason
 from nemogym_docent.converter import Detail, RecordOrigin, convert_nemogym_rollout_to_agent_run
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.issues import Issue
-from nemogym_docent.json_lines import BLANK, read_json_line
+from nemogym_docent.json_lines import BLANK, read_json_line, split_lines
 from nemogym_docent.json_paths import json_type_name, render_json_path
 from nemogym_docent.upload_keys import agent_run_upload_key, set_upload_key, upload_key
 
@@ -43,6 +45,81 @@ class LineResult(NamedTuple):
     """The lenient mode's approximations when the record converts only leniently, else None."""
 
 
+class Block(NamedTuple):
+    """Lines of a source as read, each ending in ``\\n`` but the source's last, the first of
+    them numbered ``first``; split into lines (at ``\\r`` too, as text mode) where they are
+    converted."""
+
+    first: int
+    data: bytes
+
+
+Lines = list[tuple[int, bytes]] | Block
+"""A chunk of a source's lines: numbered lines, or a block of them."""
+
+
+def numbered_lines(lines: Lines) -> Iterable[tuple[int, bytes]]:
+    """Each line of the chunk and its number."""
+    if isinstance(lines, Block):
+        return enumerate(split_lines(io.BytesIO(lines.data)), lines.first)
+    return lines
+
+
+class Plain(NamedTuple):
+    """Consecutive records that need only be counted (and their output lines written)."""
+
+    records: int = 0
+    runs: int = 0
+    messages: int = 0
+    tool_calls: int = 0
+    rewards: tuple[float, ...] = ()
+    """The numeric rewards of the runs, in input order."""
+    output: bytes = b""
+    """The output lines of the runs, for ``convert``."""
+
+
+class ChunkResult(NamedTuple):
+    """A chunk's records in input order: ``results`` one at a time, ``between[i]`` the plain
+    records before ``results[i]`` and ``between[-1]`` those after the last."""
+
+    results: list[LineResult]
+    between: list[Plain]
+
+    @property
+    def records(self) -> int:
+        return len(self.results) + sum(plain.records for plain in self.between)
+
+
+@dataclass
+class _PlainRecords:
+    records: int = 0
+    runs: int = 0
+    messages: int = 0
+    tool_calls: int = 0
+    rewards: list[float] = field(default_factory=list)
+    output: list[bytes] = field(default_factory=list)
+
+    def add(self, result: LineResult) -> None:
+        self.records += 1
+        if result.output is not None:
+            self.runs += 1
+            self.messages += result.messages
+            self.tool_calls += result.tool_calls
+            if result.reward is not None:
+                self.rewards.append(result.reward)
+            self.output.append(result.output)
+
+    def plain(self) -> Plain:
+        return Plain(
+            self.records,
+            self.runs,
+            self.messages,
+            self.tool_calls,
+            tuple(self.rewards),
+            b"".join(self.output),
+        )
+
+
 @dataclass(frozen=True)
 class LineTask:
     """Convert rollouts to JSON lines (``convert``) or to runs to send (``upload``), validate
@@ -50,23 +127,38 @@ class LineTask:
 
     ``strict=False`` is the converter's lenient mode. With ``stop_at_failure`` a chunk stops at
     its first failure, which says whether the lenient mode would convert the record.
+    Records that convert (or are valid) without approximation come back as ``Plain`` counts and
+    output, unless ``one_by_one``; runs to send always come one by one.
     """
 
     kind: TaskKind
     strict: bool = True
     stop_at_failure: bool = False
     detail: Detail = "docent"
+    one_by_one: bool = False
 
-    def __call__(self, source: Source, lines: list[tuple[int, bytes]]) -> list[LineResult]:
-        results: list[LineResult] = []
-        for number, raw in lines:
+    def __call__(self, source: Source, lines: Lines) -> ChunkResult:
+        chunk = ChunkResult([], [])
+        plain = _PlainRecords()
+        for number, raw in numbered_lines(lines):
             result = self._line(source, number, raw)
             if result is None:
                 continue
-            results.append(result)
+            if (
+                not self.one_by_one
+                and not result.issues
+                and result.losses is None
+                and result.run is None
+            ):
+                plain.add(result)
+                continue
+            chunk.between.append(plain.plain())
+            chunk.results.append(result)
+            plain = _PlainRecords()
             if self.stop_at_failure and result.issues:
                 break
-        return results
+        chunk.between.append(plain.plain())
+        return chunk
 
     def _line(self, source: Source, number: int, raw: bytes) -> LineResult | None:
         try:

@@ -20,8 +20,16 @@ from typing import IO
 import typer
 
 from nemogym_docent.cli import Interrupted
-from nemogym_docent.cli.inputs import Discovery, InputError, Source, discover, read_lines
-from nemogym_docent.cli.line_tasks import LineResult, LineTask
+from nemogym_docent.cli.inputs import Discovery, InputError, Source, discover, read_blocks
+from nemogym_docent.cli.line_tasks import (
+    Block,
+    ChunkResult,
+    LineResult,
+    Lines,
+    LineTask,
+    Plain,
+    numbered_lines,
+)
 from nemogym_docent.cli.reporting import (
     ExitCode,
     InputProgress,
@@ -34,10 +42,9 @@ from nemogym_docent.cli.reporting import (
     print_summary,
     say,
 )
-from nemogym_docent.json_lines import split_lines
 
-CHUNK_LINES = 256
-CHUNK_BYTES = 4 << 20
+CHUNK_LINES = 1024
+CHUNK_BYTES = 512 << 10
 IN_FLIGHT_PER_WORKER = 4
 FAILURES_SHOWN = 20
 _PRETTY_JSON_STARTS = (b"[", b"{", b"[{")
@@ -46,11 +53,21 @@ _PRETTY_JSON_STARTS = (b"[", b"{", b"[{")
 @dataclass
 class Chunk:
     """Consecutive lines of one source, numbered from 1 within the source (none for an empty
-    source, so that every source read is seen)."""
+    source, so that every source read is seen): ``lines``, or a ``block`` of them as read."""
 
     source: Source
     lines: list[tuple[int, bytes]] = field(default_factory=list)
     size: int = 0
+    block: Block | None = None
+
+    @property
+    def work(self) -> Lines:
+        """What the line task is given."""
+        return self.lines if self.block is None else self.block
+
+    def numbered(self) -> Iterable[tuple[int, bytes]]:
+        """Each line and its number."""
+        return numbered_lines(self.work)
 
 
 def read_chunks(
@@ -59,26 +76,56 @@ def read_chunks(
     count_bytes: Callable[[int], None] = lambda _: None,
     note: Callable[[str], None] = lambda _: None,
 ) -> Iterator[Chunk]:
-    """Cut every source into chunks of at most ``CHUNK_LINES`` lines or about ``CHUNK_BYTES``.
+    """Cut every source into blocks of whole lines, at most ``CHUNK_LINES`` lines (split at
+    ``\\n``) or about ``CHUNK_BYTES``; a line longer than that is a block of its own.
 
     Lines are numbered as text mode numbers them (``\\r``, ``\\r\\n`` and ``\\n`` end a line).
     A file that is one pretty-printed JSON document is refused as a whole (``InputError``).
     """
     for source in sources:
-        chunk = Chunk(source)
-        lines = split_lines(read_lines(source, count_bytes=count_bytes, note=note))
+        number = 1
         started = False
-        for number, raw in enumerate(lines, 1):
-            if not started and raw.strip():
-                started = True
-                _refuse_pretty_json(source, raw)
-            chunk.lines.append((number, raw))
-            chunk.size += len(raw)
-            if len(chunk.lines) >= CHUNK_LINES or chunk.size >= CHUNK_BYTES:
-                yield chunk
-                chunk = Chunk(source)
-        if chunk.lines or not started:
-            yield chunk
+        rest = b""
+        for data in read_blocks(source, CHUNK_BYTES, count_bytes=count_bytes, note=note):
+            rest = rest + data if rest else data
+            while end := _whole_lines(rest):
+                block = Block(number, rest[:end])
+                rest = rest[end:]
+                started = started or _check_start(source, block)
+                number += _line_count(block.data)
+                yield Chunk(source, size=len(block.data), block=block)
+        if rest or number == 1:
+            block = Block(number, rest)
+            if not started:
+                _check_start(source, block)
+            yield Chunk(source, size=len(rest), block=block)
+
+
+def _whole_lines(data: bytes) -> int:
+    """Where the first ``CHUNK_LINES`` whole lines of ``data`` end (0: no whole line)."""
+    if data.count(b"\n") <= CHUNK_LINES:
+        return data.rfind(b"\n") + 1
+    end = 0
+    for _ in range(CHUNK_LINES):
+        end = data.index(b"\n", end) + 1
+    return end
+
+
+def _line_count(data: bytes) -> int:
+    """The lines of whole lines of ``data`` as text mode counts them."""
+    lines = data.count(b"\n")
+    if b"\r" in data:
+        lines += data.count(b"\r") - data.count(b"\r\n")
+    return lines
+
+
+def _check_start(source: Source, block: Block) -> bool:
+    """Whether the source's first record starts in ``block`` (refused if it is pretty JSON)."""
+    for _, raw in numbered_lines(block):
+        if raw.strip():
+            _refuse_pretty_json(source, raw)
+            return True
+    return False
 
 
 def _refuse_pretty_json(source: Source, first_line: bytes) -> None:
@@ -96,30 +143,37 @@ def _refuse_pretty_json(source: Source, first_line: bytes) -> None:
 
 def run_task(
     task: LineTask, chunks: Iterable[Chunk], *, workers: int
-) -> Iterator[tuple[Source, list[LineResult]]]:
+) -> Iterator[tuple[Source, ChunkResult]]:
     """Apply ``task`` to every chunk; results come back in input order whatever ``workers`` is.
 
     With several workers at most ``IN_FLIGHT_PER_WORKER`` chunks per worker are in flight, so
-    memory stays bounded however large the input is. Workers ignore Ctrl-C: the parent stops.
+    memory stays bounded however large the input is; an input that cannot be read stops it
+    after the chunks read before, as in one process. Workers ignore Ctrl-C: the parent stops.
     """
     if workers <= 1:
         for chunk in chunks:
-            yield chunk.source, task(chunk.source, chunk.lines)
+            yield chunk.source, task(chunk.source, chunk.work)
         return
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=_process_context(), initializer=_ignore_interrupts
     )
-    pending: deque[tuple[Source, Future[list[LineResult]]]] = deque()
+    pending: deque[tuple[Source, Future[ChunkResult]]] = deque()
+    unreadable: InputError | None = None
     try:
-        for chunk in chunks:
-            with _interrupts_held(first=not pending):
-                pending.append((chunk.source, pool.submit(task, chunk.source, chunk.lines)))
-            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                source, future = pending.popleft()
-                yield source, future.result()
+        try:
+            for chunk in chunks:
+                with _interrupts_held(first=not pending):
+                    pending.append((chunk.source, pool.submit(task, chunk.source, chunk.work)))
+                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                    source, future = pending.popleft()
+                    yield source, future.result()
+        except InputError as exc:
+            unreadable = exc
         while pending:
             source, future = pending.popleft()
             yield source, future.result()
+        if unreadable is not None:
+            raise unreadable
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -280,7 +334,8 @@ class Session:
             raise typer.Exit(int(ExitCode.STDOUT_CLOSED)) from None
 
     def results(self) -> Iterator[tuple[Source, LineResult]]:
-        """Every record's result, in input order, counted in ``stats``."""
+        """The result of every record the task gives one by one, in input order; every record
+        counted in ``stats``, and the output lines of plain records written as they come."""
         progress = InputProgress(
             self.progress_label, enabled=not self.quiet and sys.stderr.isatty()
         )
@@ -293,11 +348,12 @@ class Session:
                 return read_chunks(sources, count_bytes=progress.count_bytes, note=self._note)
 
             chunks = read() if self.chunk_source is None else self.chunk_source(sources, read)
-            for source, results in run_task(self.task, chunks, workers=self.workers):
+            for source, chunk in run_task(self.task, chunks, workers=self.workers):
                 if source is not current:
                     current = source
                     stats.files += 1
-                for result in results:
+                for plain, result in zip(chunk.between, chunk.results, strict=False):
+                    self._count(plain)
                     stats.records += 1
                     if result.losses is not None:
                         stats.count_lenient(result.losses)
@@ -306,12 +362,22 @@ class Session:
                     elif result.output is not None or result.run is not None:
                         stats.add_run(result.messages, result.tool_calls, result.reward)
                     yield source, result
-                progress.add_records(len(results))
+                self._count(chunk.between[-1])
+                progress.add_records(chunk.records)
         except InputError as exc:
             progress.stop()
             fail(str(exc), hints=[exc.hint] if exc.hint else [], then=self.when_stopped())
         finally:
             progress.stop()
+
+    def _count(self, plain: Plain) -> None:
+        """Count plain records; write their output lines."""
+        if plain.records:
+            self.stats.records += plain.records
+            self.stats.add_runs(plain.runs, plain.messages, plain.tool_calls, plain.rewards)
+        if plain.output:
+            assert self.output_file is not None
+            self.output_file.stream.write(plain.output)
 
     def reject(self, result: LineResult) -> None:
         """A record that failed: into ``--errors``; then stop the command, or (with

@@ -3,7 +3,9 @@ GitHub annotations, the progress line and the summaries."""
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
 import sys
 import time
@@ -211,14 +213,21 @@ class RunStats:
     reward_max: float = -math.inf
 
     def add_run(self, messages: int, tool_calls: int, reward: float | None) -> None:
-        self.runs += 1
+        self.add_runs(1, messages, tool_calls, () if reward is None else (reward,))
+
+    def add_runs(
+        self, runs: int, messages: int, tool_calls: int, rewards: tuple[float, ...]
+    ) -> None:
+        """Count consecutive runs at once; ``rewards`` are their numeric rewards, in input order
+        (summed in that order, so the sum is the same however the runs are grouped)."""
+        self.runs += runs
         self.messages += messages
         self.tool_calls += tool_calls
-        if reward is not None:
-            self.rewards += 1
-            self.reward_sum += reward
-            self.reward_min = min(self.reward_min, reward)
-            self.reward_max = max(self.reward_max, reward)
+        if rewards:
+            self.rewards += len(rewards)
+            self.reward_sum = functools.reduce(operator.add, rewards, self.reward_sum)
+            self.reward_min = min(self.reward_min, *rewards)
+            self.reward_max = max(self.reward_max, *rewards)
 
     def count_lenient(self, losses: Iterable[Issue]) -> None:
         """Count a record that converts only leniently, and its approximations by kind."""

@@ -55,7 +55,7 @@ class SelectionStage:
 
     def first_pass(self, chunks: Iterable[Chunk]) -> None:
         """Learn each task's size and reward range (for ``--contrast`` and ``--group-by``)."""
-        lines = (raw for chunk in chunks for _, raw in chunk.lines)
+        lines = (raw for chunk in chunks for _, raw in chunk.numbered())
         self.tasks = collect_line_task_rewards(lines, self.selection, raw_of=_itself)
 
     def chunks(self, chunks: Iterable[Chunk]) -> Iterator[Chunk]:
@@ -92,7 +92,7 @@ class SelectionStage:
         self.records_read = 0
         for chunk in chunks:
             unseen.setdefault(chunk.source, None)
-            for number, raw in chunk.lines:
+            for number, raw in chunk.numbered():
                 if raw.strip():
                     self.records_read += 1
                 yield chunk.source, number, raw
