@@ -165,6 +165,8 @@ def test_ctrl_c_with_two_workers_is_one_line_exit_130_and_leaves_nothing(
 ) -> None:
     export = _big_export(tmp_path, copies=1200)
     out, errors = tmp_path / "runs.jsonl", tmp_path / "errors.jsonl"
+    temporary = tmp_path / "tmp"  # where the workers leave their output for the parent
+    temporary.mkdir()
     process = subprocess.Popen(
         [
             *(str(SCRIPT), "convert", str(export), "--workers", "2", "--skip-invalid"),
@@ -173,6 +175,7 @@ def test_ctrl_c_with_two_workers_is_one_line_exit_130_and_leaves_nothing(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, as a terminal's foreground job
+        env={**os.environ, "TMPDIR": str(temporary)},
     )
     if moment == "starting":
         time.sleep(0.3)  # importing the command and the converter
@@ -186,13 +189,15 @@ def test_ctrl_c_with_two_workers_is_one_line_exit_130_and_leaves_nothing(
     stdout, stderr = process.communicate(timeout=120)
     assert_no_traceback(stderr)
     assert (process.returncode, stderr, stdout) == (130, b"interrupted\n", b"")
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["big.jsonl"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["big.jsonl", "tmp"]
+    assert list(temporary.iterdir()) == []
 
 
-def test_stdout_closed_early_is_not_reported_as_invalid(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_stdout_closed_early_is_not_reported_as_invalid(tmp_path: Path, workers: str) -> None:
     export = _big_export(tmp_path)
     process = subprocess.Popen(
-        [str(SCRIPT), "convert", str(export), "--skip-invalid"],
+        [str(SCRIPT), "convert", str(export), "--skip-invalid", "--workers", workers],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -76,6 +76,9 @@ class Plain(NamedTuple):
     """The numeric rewards of the runs, in input order."""
     output: bytes = b""
     """The output lines of the runs, for ``convert``."""
+    shard: str = ""
+    """A file holding the output lines instead, which the reader removes (from worker
+    processes, so that less goes through the pipe)."""
 
 
 class ChunkResult(NamedTuple):

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -46,6 +48,7 @@ from nemogym_docent.cli.reporting import (
 CHUNK_LINES = 1024
 CHUNK_BYTES = 512 << 10
 IN_FLIGHT_PER_WORKER = 4
+SHARD_BYTES = 64 << 10
 FAILURES_SHOWN = 20
 _PRETTY_JSON_STARTS = (b"[", b"{", b"[{")
 
@@ -157,13 +160,15 @@ def run_task(
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=_process_context(), initializer=_ignore_interrupts
     )
+    shards = tempfile.mkdtemp(prefix="nemogym-docent-")
     pending: deque[tuple[Source, Future[ChunkResult]]] = deque()
     unreadable: InputError | None = None
     try:
         try:
             for chunk in chunks:
                 with _interrupts_held(first=not pending):
-                    pending.append((chunk.source, pool.submit(task, chunk.source, chunk.work)))
+                    future = pool.submit(_run_chunk, task, chunk.source, chunk.work, shards)
+                pending.append((chunk.source, future))
                 if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                     source, future = pending.popleft()
                     yield source, future.result()
@@ -176,6 +181,45 @@ def run_task(
             raise unreadable
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(shards, ignore_errors=True)
+
+
+def _run_chunk(task: LineTask, source: Source, lines: Lines, shards: str) -> ChunkResult:
+    """In a worker: the task on one chunk, its large blocks of output lines left in files."""
+    chunk = task(source, lines)
+    return chunk._replace(between=[_to_shard(plain, shards) for plain in chunk.between])
+
+
+def _to_shard(plain: Plain, shards: str) -> Plain:
+    if len(plain.output) < SHARD_BYTES:
+        return plain
+    try:
+        handle, path = tempfile.mkstemp(dir=shards)
+        with open(handle, "wb") as shard:
+            shard.write(plain.output)
+    except OSError:
+        return plain  # the pipe still takes it
+    return plain._replace(output=b"", shard=path)
+
+
+def _append_file(path: str, stream: IO[bytes]) -> None:
+    """Copy a file to the end of ``stream`` (within the kernel where it can), and remove it."""
+    stream.flush()
+    with open(path, "rb") as shard:
+        size = os.fstat(shard.fileno()).st_size
+        sent = 0
+        try:
+            while sent < size:
+                count = os.sendfile(stream.fileno(), shard.fileno(), sent, size - sent)
+                if not count:
+                    break
+                sent += count
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):
+                raise
+            shard.seek(sent)
+            shutil.copyfileobj(shard, stream)
+    os.unlink(path)
 
 
 class _interrupts_held:
@@ -375,9 +419,12 @@ class Session:
         if plain.records:
             self.stats.records += plain.records
             self.stats.add_runs(plain.runs, plain.messages, plain.tool_calls, plain.rewards)
-        if plain.output:
+        if plain.output or plain.shard:
             assert self.output_file is not None
-            self.output_file.stream.write(plain.output)
+            if plain.shard:
+                _append_file(plain.shard, self.output_file.stream)
+            else:
+                self.output_file.stream.write(plain.output)
 
     def reject(self, result: LineResult) -> None:
         """A record that failed: into ``--errors``; then stop the command, or (with
