@@ -162,3 +162,23 @@ def test_counting_runs_together_sums_rewards_as_one_by_one(rewards: list[float])
     together.add_runs(3, 6, 3, tuple(rewards[1:4]))  # 1e16 - 1e16 + 0.5 is not 1 + ... - 1e16
     together.add_runs(2, 4, 2, tuple(rewards[4:]))
     assert repr(together) == repr(one_by_one)  # repr: nan is not equal to itself
+
+
+@pytest.mark.parametrize("refused", ["mkdtemp", "mkstemp"], ids=["no folder", "no file"])
+def test_output_takes_the_pipe_when_no_temporary_file_can_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(jsonl(valid_rollouts(120)))
+    monkeypatch.setattr(pipeline, "CHUNK_LINES", 25)
+    monkeypatch.setattr(pipeline, "SHARD_BYTES", 1)
+    one = run_cli(["convert", str(export)])
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, refused, refuse)  # in the parent, or in the forked workers
+    two = run_cli(["convert", str(export), "--workers", "2"])
+    assert two.exit_code == 0, two.stderr
+    assert len(one.stdout_bytes.splitlines()) == 120
+    assert two.stdout_bytes == one.stdout_bytes

@@ -4,6 +4,7 @@ failures, and leave no partial output behind when stopped."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -91,11 +92,14 @@ def read_chunks(
         rest = b""
         for data in read_blocks(source, CHUNK_BYTES, count_bytes=count_bytes, note=note):
             rest = rest + data if rest else data
-            while end := _whole_lines(rest):
+            while True:
+                end, newlines = _whole_lines(rest)
+                if not end:
+                    break
                 block = Block(number, rest[:end])
                 rest = rest[end:]
                 started = started or _check_start(source, block)
-                number += _line_count(block.data)
+                number += _line_count(block.data, newlines)
                 yield Chunk(source, size=len(block.data), block=block)
         if rest or number == 1:
             block = Block(number, rest)
@@ -104,22 +108,24 @@ def read_chunks(
             yield Chunk(source, size=len(rest), block=block)
 
 
-def _whole_lines(data: bytes) -> int:
-    """Where the first ``CHUNK_LINES`` whole lines of ``data`` end (0: no whole line)."""
-    if data.count(b"\n") <= CHUNK_LINES:
-        return data.rfind(b"\n") + 1
+def _whole_lines(data: bytes) -> tuple[int, int]:
+    """Where the first ``CHUNK_LINES`` whole lines of ``data`` end (0: no whole line), and
+    how many ``\\n`` they hold."""
+    newlines = data.count(b"\n")
+    if newlines <= CHUNK_LINES:
+        return data.rfind(b"\n") + 1, newlines
     end = 0
     for _ in range(CHUNK_LINES):
         end = data.index(b"\n", end) + 1
-    return end
+    return end, CHUNK_LINES
 
 
-def _line_count(data: bytes) -> int:
-    """The lines of whole lines of ``data`` as text mode counts them."""
-    lines = data.count(b"\n")
+def _line_count(data: bytes, newlines: int) -> int:
+    """The lines of ``data``, whole lines holding ``newlines`` ``\\n``, as text mode counts them
+    (``\\r`` ends a line too)."""
     if b"\r" in data:
-        lines += data.count(b"\r") - data.count(b"\r\n")
-    return lines
+        return newlines + data.count(b"\r") - data.count(b"\r\n")
+    return newlines
 
 
 def _check_start(source: Source, block: Block) -> bool:
@@ -157,10 +163,12 @@ def run_task(
         for chunk in chunks:
             yield chunk.source, task(chunk.source, chunk.work)
         return
+    shards: str | None = None  # without a temporary folder, output lines take the pipe
+    with contextlib.suppress(OSError):
+        shards = tempfile.mkdtemp(prefix="nemogym-docent-")
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=_process_context(), initializer=_ignore_interrupts
     )
-    shards = tempfile.mkdtemp(prefix="nemogym-docent-")
     pending: deque[tuple[Source, Future[ChunkResult]]] = deque()
     unreadable: InputError | None = None
     try:
@@ -181,12 +189,15 @@ def run_task(
             raise unreadable
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(shards, ignore_errors=True)
+        if shards is not None:
+            shutil.rmtree(shards, ignore_errors=True)
 
 
-def _run_chunk(task: LineTask, source: Source, lines: Lines, shards: str) -> ChunkResult:
+def _run_chunk(task: LineTask, source: Source, lines: Lines, shards: str | None) -> ChunkResult:
     """In a worker: the task on one chunk, its large blocks of output lines left in files."""
     chunk = task(source, lines)
+    if shards is None:
+        return chunk
     return chunk._replace(between=[_to_shard(plain, shards) for plain in chunk.between])
 
 
