@@ -4,6 +4,7 @@ worker or two."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ from cli_helpers import (
 )
 
 from nemogym_docent.cli import pipeline
+from nemogym_docent.cli.inputs import Source, read_blocks
 from nemogym_docent.cli.reporting import RunStats
 
 CUTS = [(1, 1), (7, 2), (300, 3), (pipeline.CHUNK_BYTES, pipeline.CHUNK_LINES)]
@@ -182,3 +184,37 @@ def test_output_takes_the_pipe_when_no_temporary_file_can_be_made(
     assert two.exit_code == 0, two.stderr
     assert len(one.stdout_bytes.splitlines()) == 120
     assert two.stdout_bytes == one.stdout_bytes
+
+
+def test_blocks_shrink_toward_the_end_of_a_plain_file_and_lose_no_byte(tmp_path: Path) -> None:
+    data = jsonl(valid_rollouts(400))
+    plain, packed = tmp_path / "export.jsonl", tmp_path / "export.jsonl.gz"
+    plain.write_bytes(data)
+    packed.write_bytes(gzip.compress(data))
+    size = len(data) // 20
+
+    def blocks(path: Path) -> list[bytes]:
+        source = Source(path.name, path)
+        return list(read_blocks(source, size, count_bytes=lambda _: None, note=print))
+
+    shrinking, even = blocks(plain), blocks(packed)
+    assert b"".join(shrinking) == b"".join(even) == data
+    assert {len(block) for block in even[:-1]} == {size}  # the decompressed size is unknown
+    assert len(shrinking[0]) == size
+    assert max(map(len, shrinking[-8:])) <= size // 2
+    assert min(map(len, shrinking[:-1])) == size // 16
+
+
+def test_a_line_far_longer_than_a_block_is_one_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long = json.dumps({"text": "x" * 200_000}).encode()
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"{}\n" + long + b"\n" + long)
+    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 1000)
+    chunks = list(pipeline.read_chunks([Source(path.name, path)]))
+    assert [(chunk.block.first, chunk.block.data) for chunk in chunks if chunk.block] == [
+        (1, b"{}\n"),
+        (2, long + b"\n"),
+        (3, long),
+    ]

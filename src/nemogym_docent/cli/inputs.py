@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -186,7 +187,7 @@ def read_lines(
     """The raw lines of a source (split at ``\\n`` only), decompressed; read faults raise
     ``InputError``. ``count_bytes`` is told how many uncompressed bytes each line had; ``note``
     hears when the file's name and content disagree about compression."""
-    for line in _read(source, iter, note=note):
+    for line in _read(source, lambda stream, _plain: iter(stream), note=note):
         count_bytes(len(line))
         yield line
 
@@ -194,20 +195,43 @@ def read_lines(
 def read_blocks(
     source: Source, size: int, *, count_bytes: Callable[[int], None], note: Callable[[str], None]
 ) -> Iterator[bytes]:
-    """The decompressed bytes of a source in blocks of ``size`` (the last shorter), cut
-    anywhere; otherwise as ``read_lines``."""
+    """The decompressed bytes of a source in blocks of ``size``, cut anywhere; otherwise as
+    ``read_lines``. Toward the end of an uncompressed file the blocks shrink (to an eighth of
+    what is left, at least ``size // 16``), so that workers given one each finish together."""
 
-    def blocks(stream: IO[bytes]) -> Iterator[bytes]:
-        return iter(lambda: stream.read(size), b"")
+    def blocks(stream: IO[bytes], plain: bool) -> Iterator[bytes]:
+        left = _size_left(stream) if plain else None
+        smallest = max(1, size // 16)
+        while True:
+            step = size if left is None else max(smallest, min(size, left // 8))
+            block = stream.read(step)
+            if not block:
+                return
+            if left is not None:
+                left -= len(block)
+            yield block
 
     for block in _read(source, blocks, note=note):
         count_bytes(len(block))
         yield block
 
 
+def _size_left(stream: IO[bytes]) -> int | None:
+    """The bytes left to read in a regular file (None for a pipe or a terminal)."""
+    try:
+        info = os.fstat(stream.fileno())
+        return info.st_size - stream.tell() if stat.S_ISREG(info.st_mode) else None
+    except (OSError, ValueError):
+        return None
+
+
 def _read(
-    source: Source, pieces: Callable[[IO[bytes]], Iterator[bytes]], *, note: Callable[[str], None]
+    source: Source,
+    pieces: Callable[[IO[bytes], bool], Iterator[bytes]],
+    *,
+    note: Callable[[str], None],
 ) -> Iterator[bytes]:
+    """``pieces`` of the decompressed stream (told whether the stream is the file's own bytes)."""
     try:
         with open_export(source.path, name=source.name, stdin=sys.stdin.buffer) as (
             stream,
@@ -220,7 +244,7 @@ def _read(
                     if found is None
                     else f"note: {source.name}: looks like {found} data; read decompressed"
                 )
-            yield from pieces(stream)
+            yield from pieces(stream, found is None)
     except ConversionError as exc:
         raise InputError(str(exc)) from exc
     except READ_ERRORS as exc:

@@ -89,9 +89,12 @@ def read_chunks(
     for source in sources:
         number = 1
         started = False
-        rest = b""
+        start: list[bytes] = []  # the start of a line, in the pieces read so far
         for data in read_blocks(source, CHUNK_BYTES, count_bytes=count_bytes, note=note):
-            rest = rest + data if rest else data
+            if b"\n" not in data:
+                start.append(data)
+                continue
+            rest = b"".join([*start, data]) if start else data
             while True:
                 end, newlines = _whole_lines(rest)
                 if not end:
@@ -101,11 +104,12 @@ def read_chunks(
                 started = started or _check_start(source, block)
                 number += _line_count(block.data, newlines)
                 yield Chunk(source, size=len(block.data), block=block)
-        if rest or number == 1:
-            block = Block(number, rest)
+            start = [rest] if rest else []
+        if start or number == 1:
+            block = Block(number, b"".join(start))
             if not started:
                 _check_start(source, block)
-            yield Chunk(source, size=len(rest), block=block)
+            yield Chunk(source, size=len(block.data), block=block)
 
 
 def _whole_lines(data: bytes) -> tuple[int, int]:
