@@ -159,38 +159,87 @@ def _big_export(tmp_path: Path, copies: int = 600) -> Path:
     return path
 
 
-@pytest.mark.parametrize("moment", ["starting", "converting"])
-def test_ctrl_c_with_two_workers_is_one_line_exit_130_and_leaves_nothing(
-    tmp_path: Path, moment: str
-) -> None:
+def _start_converting(tmp_path: Path, *, moment: str = "converting") -> subprocess.Popen[bytes]:
+    """``convert --workers 2`` on a big export, in its own process group as a terminal's
+    foreground job, once it has started (imports done) or is converting (output begun)."""
     export = _big_export(tmp_path, copies=1200)
-    out, errors = tmp_path / "runs.jsonl", tmp_path / "errors.jsonl"
     temporary = tmp_path / "tmp"  # where the workers leave their output for the parent
     temporary.mkdir()
     process = subprocess.Popen(
         [
             *(str(SCRIPT), "convert", str(export), "--workers", "2", "--skip-invalid"),
-            *("-o", str(out), "--errors", str(errors)),
+            *("-o", str(tmp_path / "runs.jsonl"), "--errors", str(tmp_path / "errors.jsonl")),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
+        start_new_session=True,
         env={**os.environ, "TMPDIR": str(temporary)},
     )
     if moment == "starting":
         time.sleep(0.3)  # importing the command and the converter
-    else:  # the output has started: the workers are converting
+    else:
         deadline = time.monotonic() + 60
         while not list(tmp_path.glob(".runs.jsonl.*.tmp")) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
-    assert process.poll() is None, "the command ended before Ctrl-C"
-    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    assert process.poll() is None, "the command ended before it was stopped"
+    return process
+
+
+def _assert_nothing_left(tmp_path: Path) -> None:
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["big.jsonl", "tmp"]
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("stop", "said", "code"),
+    [
+        ("ctrl-c", b"interrupted\n", 130),  # SIGINT to the process group, as a terminal sends
+        ("sigterm", b"terminated\n", 143),  # SIGTERM to the command alone, as `timeout` sends
+        ("sigterm-group", b"terminated\n", 143),  # to every process, as `kill -TERM -pgid`
+    ],
+)
+@pytest.mark.parametrize("moment", ["starting", "converting"])
+def test_stopping_two_workers_is_one_line_and_leaves_nothing(
+    tmp_path: Path, moment: str, stop: str, said: bytes, code: int
+) -> None:
+    process = _start_converting(tmp_path, moment=moment)
+    if stop == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)
+    elif stop == "sigterm":
+        process.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(process.pid, signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=120)
     assert_no_traceback(stderr)
-    assert (process.returncode, stderr, stdout) == (130, b"interrupted\n", b"")
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["big.jsonl", "tmp"]
-    assert list(temporary.iterdir()) == []
+    assert (process.returncode, stderr, stdout) == (code, said, b"")
+    _assert_nothing_left(tmp_path)
+    assert not _children_alive(process.pid)
+
+
+def test_a_worker_killed_is_one_error_line_and_leaves_nothing(tmp_path: Path) -> None:
+    process = _start_converting(tmp_path)
+    os.kill(_children(process.pid)[0], signal.SIGKILL)  # as the kernel's out-of-memory killer
+    stdout, stderr = process.communicate(timeout=120)
+    assert_no_traceback(stderr)
+    assert process.returncode == 2
+    assert stderr.decode().splitlines()[0] == (
+        "error: a worker process stopped unexpectedly (killed, or out of memory?)"
+    )
+    assert stdout == b""
+    _assert_nothing_left(tmp_path)
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(child) for child in found.stdout.split()]
+
+
+def _children_alive(pid: int) -> bool:
+    """Whether a process of the stopped command's group still runs (a worker left behind)."""
+    time.sleep(0.2)
+    found = subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, check=False)
+    return bool(found.stdout.strip())
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

@@ -1,7 +1,8 @@
 """The ``nemogym-docent`` command line: convert, validate, upload, schema.
 
 ``main`` is the console script: Ctrl-C ends any command with one line, ``interrupted``, and exit
-code 130, leaving no partial output; no Python traceback reaches the user.
+code 130 (SIGTERM: ``terminated``, 143), leaving no partial output; no Python traceback reaches
+the user.
 """
 
 from __future__ import annotations
@@ -16,28 +17,39 @@ if TYPE_CHECKING:
 
     from nemogym_docent.cli.commands import app
 
-INTERRUPTED = 130
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_SAID: dict[int, tuple[str, int]] = {
+    signal.SIGINT: ("interrupted", 130),
+    signal.SIGTERM: ("terminated", 143),
+}
 
 
 class Interrupted(BaseException):
-    """Ctrl-C; a BaseException so that no handler of errors takes it for one."""
+    """Ctrl-C or SIGTERM; a BaseException so that no handler of errors takes it for one."""
+
+    def __init__(self, signal_number: int = signal.SIGINT) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number
 
 
-def _interrupt(_signal: int, _frame: FrameType | None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up
-    raise Interrupted
+def _interrupt(signal_number: int, _frame: FrameType | None) -> None:
+    for number in STOPPING_SIGNALS:  # a second signal must not cut the clean-up
+        signal.signal(number, signal.SIG_IGN)
+    raise Interrupted(signal_number)
 
 
 def main() -> None:
     """Run the command line as ``nemogym-docent``."""
-    signal.signal(signal.SIGINT, _interrupt)
+    for number in STOPPING_SIGNALS:
+        signal.signal(number, _interrupt)
     try:
         from nemogym_docent.cli.commands import app  # noqa: PLC0415
 
         app(prog_name="nemogym-docent")
-    except Interrupted:
-        sys.stderr.write("interrupted\n")
-        sys.exit(INTERRUPTED)
+    except Interrupted as stop:
+        said, code = _SAID.get(stop.signal_number, _SAID[signal.SIGINT])
+        sys.stderr.write(f"{said}\n")
+        sys.exit(code)
 
 
 def __getattr__(name: str) -> Any:

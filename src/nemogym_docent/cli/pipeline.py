@@ -14,6 +14,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import IO
 
 import typer
 
-from nemogym_docent.cli import Interrupted
+from nemogym_docent.cli import STOPPING_SIGNALS, Interrupted
 from nemogym_docent.cli.inputs import Discovery, InputError, Source, discover, read_blocks
 from nemogym_docent.cli.line_tasks import (
     Block,
@@ -238,25 +239,28 @@ def _append_file(path: str, stream: IO[bytes]) -> None:
 
 
 class _interrupts_held:
-    """Holds Ctrl-C back while the first chunk is submitted (when the workers are forked), so
-    that a worker never starts with the parent's handler; the parent then receives it."""
+    """Holds Ctrl-C and SIGTERM back while the first chunk is submitted (when the workers are
+    forked), so that a worker never starts with the parent's handler; the parent then receives
+    them."""
 
     def __init__(self, *, first: bool) -> None:
         self._active = first and hasattr(signal, "pthread_sigmask")
 
     def __enter__(self) -> None:
         if self._active:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS)
 
     def __exit__(self, *_: object) -> None:
         if self._active:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING_SIGNALS)
 
 
 def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the parent's to handle; SIGTERM ends the worker at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING_SIGNALS)
 
 
 def _process_context() -> BaseContext:
@@ -426,6 +430,13 @@ class Session:
         except InputError as exc:
             progress.stop()
             fail(str(exc), hints=[exc.hint] if exc.hint else [], then=self.when_stopped())
+        except BrokenProcessPool:
+            progress.stop()
+            fail(
+                "a worker process stopped unexpectedly (killed, or out of memory?)",
+                then=self.when_stopped(),
+                hints=["run the command again, with fewer --workers if memory is short"],
+            )
         finally:
             progress.stop()
 
