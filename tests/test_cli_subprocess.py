@@ -93,39 +93,23 @@ def test_schema_command_prints_json() -> None:
     assert json.loads(result.stdout) == json.loads(schema_path("strict-rollout").read_text("utf-8"))
 
 
-def test_importing_the_package_loads_neither_the_cli_nor_the_docent_client() -> None:
-    probe = (
-        "import sys, nemogym_docent, nemogym_docent.cli; "
-        "print(sorted(m for m in ('docent.sdk.client', 'nemogym_docent.cli.docent_upload') "
-        "if m in sys.modules))"
-    )
+def _loaded(imports: str, *modules: str) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after ``import {imports}``."""
+    probe = f"import sys, {imports}; print(' '.join(m for m in {modules!r} if m in sys.modules))"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
-    assert result.stdout.strip() == "[]"
-    root_only = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, nemogym_docent; print('nemogym_docent.cli' in sys.modules)",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert root_only.stdout.strip() == "False"
+    return result.stdout.split()
+
+
+def test_importing_the_package_loads_neither_the_cli_nor_the_docent_client() -> None:
+    client = ("docent.sdk.client", "nemogym_docent.cli.docent_upload")
+    assert _loaded("nemogym_docent, nemogym_docent.cli", *client) == []
+    assert _loaded("nemogym_docent", "nemogym_docent.cli") == []
 
 
 def test_the_console_script_reaches_its_ctrl_c_handler_before_any_heavy_import() -> None:
     # Until main() installs its handler, Ctrl-C prints Python's traceback: the package and the
     # CLI's entry module import nothing slow (typing alone takes milliseconds) before it.
-    probe = (
-        "import sys, nemogym_docent.cli; "
-        "print(sorted(m for m in ('typing', 'dataclasses', 'inspect', 'nemogym_docent.errors') "
-        "if m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.strip() == "[]"
+    slow = ("typing", "dataclasses", "inspect", "nemogym_docent.errors")
+    assert _loaded("nemogym_docent.cli", *slow) == []
