@@ -81,21 +81,24 @@ def convert_nemogym_rollout_to_agent_run(
 
 def convert_strictly(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
     """The strict AgentRun, or ``ConversionError`` with every reason the strict profile refuses."""
-    return _convert(rollout, dataclasses.replace(options, strict=True), origin)
+    return _convert(rollout, _with_strict(options, strict=True), origin)
 
 
 def convert_leniently(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
     """The lenient AgentRun of a rollout, or ``ConversionError`` when it is not one at all."""
-    return _convert(rollout, dataclasses.replace(options, strict=False), origin)
+    return _convert(rollout, _with_strict(options, strict=False), origin)
+
+
+def _with_strict(options: ConversionOptions, *, strict: bool) -> ConversionOptions:
+    return options if options.strict is strict else dataclasses.replace(options, strict=strict)
 
 
 def _strict_run_or_none(
     rollout: Any, options: ConversionOptions, origin: RecordOrigin
 ) -> AgentRun | None:
     """The strict AgentRun, or ``None`` (unexplained, so cheaply) where strict refuses."""
-    strict = dataclasses.replace(options, strict=True)
     try:
-        return _convert(rollout, strict, origin, explain=False)
+        return _convert(rollout, _with_strict(options, strict=True), origin, explain=False)
     except ConversionError:
         return None
 
@@ -103,25 +106,21 @@ def _strict_run_or_none(
 def _convert(
     rollout: Any, options: ConversionOptions, origin: RecordOrigin, *, explain: bool = True
 ) -> AgentRun:
-    """Validate against the mode's models, then map; a refusal is explained when ``explain``."""
+    """Validate against the mode's models, then map; a refusal is explained when ``explain``.
+
+    A non-object, deep nesting and a run Docent refuses are ``ConversionError`` too.
+    """
+    if not isinstance(rollout, dict):
+        raise ConversionError(f"a rollout must be a JSON object, not {json_type_name(rollout)}")
     models = StrictRollout if options.strict else NemoGymRollout
-    with _converting(rollout) as record:
+    try:
         try:
-            model = models.model_validate(record)
+            model = models.model_validate(rollout)
         except ValidationError as exc:
             if not explain:
                 raise ConversionError("refused by the generated models") from exc
-            raise _schema_error(record, exc, strict=options.strict) from exc
+            raise _schema_error(rollout, exc, strict=options.strict) from exc
         return build_agent_run(model, MappingContext(options, origin))
-
-
-@contextmanager
-def _converting(rollout: Any) -> Iterator[dict[str, Any]]:
-    """Refuse a non-object; turn deep nesting and a refused run into ``ConversionError``."""
-    if not isinstance(rollout, dict):
-        raise ConversionError(f"a rollout must be a JSON object, not {json_type_name(rollout)}")
-    try:
-        yield rollout
     except RecursionError as exc:
         raise ConversionError("nested too deeply to convert") from exc
     except ValidationError as exc:
