@@ -3,11 +3,12 @@
 JSON Schema has no way to say that a ``oneOf`` is decided by one key when a branch may leave
 that key out (a message's ``type`` is optional), so the generator writes ``list[A | B | C]`` and
 Pydantic tries every branch on every item. Where the models themselves show that ``type``
-decides (each branch's ``type`` is one distinct literal, and at most one branch admits it
-absent or null), this rewrites the list as
+decides (each branch's ``type`` is one literal, and the branches that admit it absent or null
+share one), this rewrites the list as
 ``list[Annotated[Annotated[A, Tag("a")] | ..., Discriminator(type_tag(...))]]``: Pydantic
-then validates each item against its one branch. The verdicts do not change (the branches
-exclude each other by ``type``); the tests check that the models and the schemas agree.
+then validates each item against the branches of its ``type`` only. The verdicts do not change
+(branches of other types refuse it anyway); the tests check that the models and the schemas
+agree.
 
 Any other union is left as it is. Configured in pyproject.toml (``custom-formatters``); runs
 after the generator's own formatters, so it formats what it rewrites with ruff.
@@ -111,25 +112,29 @@ def _named(node: ast.expr, name: str) -> bool:
 
 
 def _tagged_list(node: ast.Subscript, type_fields: dict[str, _TypeField]) -> str | None:
-    """The tagged form of ``list[A | B | ...]`` when ``type`` decides between its classes."""
+    """The tagged form of ``list[A | B | ...]`` when ``type`` decides between its classes.
+
+    Classes with the same ``type`` share a tag and stay a plain union under it (a token-only
+    message is a message too), in their order.
+    """
     if not _named(node.value, "list"):
         return None
     members = _union_members(node.slice)
-    if len(members) < 2 or not all(isinstance(member, ast.Name) for member in members):
-        return None
     names = [member.id for member in members if isinstance(member, ast.Name)]
     found = [type_fields.get(name) for name in names]
     fields = [field for field in found if field is not None and len(field.literals) == 1]
     if len(fields) != len(members):
         return None
-    tags = [field.literals[0] for field in fields]
-    absent = [tag for tag, field in zip(tags, fields, strict=True) if field.absent]
-    if len(set(tags)) != len(tags) or len(absent) > 1:
+    groups: dict[str, list[str]] = {}
+    for name, field in zip(names, fields, strict=True):
+        groups.setdefault(field.literals[0], []).append(name)
+    absent = {field.literals[0] for field in fields if field.absent}
+    if len(groups) < 2 or len(absent) > 1:
         return None
     branches = " | ".join(
-        f"Annotated[{name}, Tag({tag!r})]" for name, tag in zip(names, tags, strict=True)
+        f"Annotated[{' | '.join(group)}, Tag({tag!r})]" for tag, group in groups.items()
     )
-    default = repr(absent[0]) if absent else "None"
+    default = repr(next(iter(absent))) if absent else "None"
     return f"list[Annotated[{branches}, Discriminator(type_tag({default}))]]"
 
 

@@ -1,5 +1,6 @@
 """The tagged item unions that ``scripts/tagged_unions.py`` writes into the generated models:
-they take exactly the items the plain unions take, and only unions ``type`` decides are tagged."""
+they take exactly the items the plain unions take (the same class, the same values), and only
+unions ``type`` decides are tagged."""
 
 from __future__ import annotations
 
@@ -11,37 +12,58 @@ import pytest
 from builders import assistant, call, call_output, reasoning, user
 from pydantic import TypeAdapter, ValidationError
 
-from nemogym_docent.models import StrictResponse, StrictResponsesCreateParams
+from nemogym_docent.models import (
+    OtherCall,
+    Response,
+    ResponsesCreateParams,
+    StrictResponse,
+    StrictResponsesCreateParams,
+)
 from nemogym_docent.models._generated import (
+    FunctionCall,
+    FunctionCallOutput,
+    Message,
+    Reasoning,
     StrictFunctionCall,
     StrictFunctionCallOutput,
     StrictMessage,
     StrictReasoning,
+    TokenOnlyMessage,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from tagged_unions import CodeFormatter
 
-PLAIN = TypeAdapter(
-    list[StrictMessage | StrictFunctionCall | StrictFunctionCallOutput | StrictReasoning]
-)
+PLAIN = {
+    "strict": TypeAdapter(
+        list[StrictMessage | StrictFunctionCall | StrictFunctionCallOutput | StrictReasoning]
+    ),
+    "full": TypeAdapter(
+        list[Message | TokenOnlyMessage | FunctionCall | FunctionCallOutput | Reasoning | OtherCall]
+    ),
+}
 """What the generator writes without the custom formatter: Pydantic tries every branch."""
 
 
-def _item_list(annotation: Any) -> Any:
-    return next(arg for arg in (annotation, *get_args(annotation)) if get_origin(arg) is list)
+def _item_list(model: Any, field: str) -> TypeAdapter[Any]:
+    annotation = model.model_fields[field].annotation
+    return TypeAdapter(
+        next(arg for arg in (annotation, *get_args(annotation)) if get_origin(arg) is list)
+    )
 
 
 TAGGED = {
-    "input": TypeAdapter(_item_list(StrictResponsesCreateParams.model_fields["input"].annotation)),
-    "output": TypeAdapter(_item_list(StrictResponse.model_fields["output"].annotation)),
+    ("strict", "input"): _item_list(StrictResponsesCreateParams, "input"),
+    ("strict", "output"): _item_list(StrictResponse, "output"),
+    ("full", "input"): _item_list(ResponsesCreateParams, "input"),
+    ("full", "output"): _item_list(Response, "output"),
 }
 
 
 def _variants(item: dict[str, Any]) -> list[Any]:
     """The item, and the same item with its ``type`` removed, null, or another kind's."""
     without = {key: value for key, value in item.items() if key != "type"}
-    kinds = ["message", "function_call", "function_call_output", "reasoning", "mcp_call", ""]
+    kinds = ["message", "function_call", "function_call_output", "reasoning", "mcp_call", "", "x"]
     return [
         item,
         without,
@@ -59,23 +81,29 @@ ITEMS = [
     call("c1", "lookup", '{"q": 1}'),
     call_output("c1", "found"),
     reasoning("thinking"),
+    {"type": "message", "generation_token_ids": [1, 2], "prompt_token_ids": [3]},
+    {"type": "mcp_call", "id": "m1", "name": "search", "arguments": "{}", "server_label": "s"},
+    {"type": "web_search_call", "id": "w1", "status": "completed"},
 ]
 NOT_ITEMS = [None, [], ["message"], "message", 0, {}]
 
 
 @pytest.mark.parametrize("where", sorted(TAGGED))
 @pytest.mark.parametrize("item", [v for item in ITEMS for v in _variants(item)] + NOT_ITEMS)
-def test_a_tagged_union_takes_what_the_plain_union_takes(where: str, item: Any) -> None:
+def test_a_tagged_union_takes_what_the_plain_union_takes(where: tuple[str, str], item: Any) -> None:
     def verdict(adapter: TypeAdapter[Any]) -> Any:
         try:
-            return [type(value) for value in adapter.validate_python([item])]
+            return [
+                value.model_dump() | {"class": type(value)}
+                for value in adapter.validate_python([item])
+            ]
         except ValidationError:
             return "refused"
 
-    assert verdict(TAGGED[where]) == verdict(PLAIN)
+    assert verdict(TAGGED[where]) == verdict(PLAIN[where[0]])
 
 
-def test_the_generated_item_lists_of_the_strict_profile_are_tagged() -> None:
+def test_every_generated_item_list_is_tagged() -> None:
     for adapter in TAGGED.values():
         schema: Any = adapter.core_schema
         if schema["type"] == "definitions":
@@ -109,7 +137,8 @@ class E(StrictModel):
 
 class Holder(StrictModel):
     decided: list[A | C]
-    same_tag: list[A | D]
+    same_tag: list[A | D | C]
+    one_tag: list[A | D]
     two_absent: list[A | E]
     not_a_list: A | B
 """
@@ -119,6 +148,7 @@ def test_the_formatter_tags_only_unions_that_type_decides() -> None:
     rewritten = CodeFormatter(formatter_kwargs={}).apply(CODE)
     assert 'Annotated[A, Tag("a")] | Annotated[C, Tag("b")]' in rewritten
     assert 'Discriminator(type_tag("a"))' in rewritten
-    assert "same_tag: list[A | D]" in rewritten
+    assert 'Annotated[A | D, Tag("a")] | Annotated[C, Tag("b")]' in rewritten
+    assert "one_tag: list[A | D]" in rewritten
     assert "two_absent: list[A | E]" in rewritten
     assert "not_a_list: A | B" in rewritten

@@ -594,25 +594,27 @@ class ResponsesCreateParams(StrictModel):
     input: (
         str
         | list[
-            Message
-            | TokenOnlyMessage
-            | FunctionCall
-            | FunctionCallOutput
-            | Reasoning
-            | McpCall
-            | McpListTools
-            | McpApprovalRequest
-            | McpApprovalResponse
-            | CustomToolCall
-            | CustomToolCallOutput
-            | ComputerCall
-            | ComputerCallOutput
-            | LocalShellCall
-            | LocalShellCallOutput
-            | WebSearchCall
-            | FileSearchCall
-            | CodeInterpreterCall
-            | ImageGenerationCall
+            Annotated[
+                Annotated[Message | TokenOnlyMessage, Tag("message")]
+                | Annotated[FunctionCall, Tag("function_call")]
+                | Annotated[FunctionCallOutput, Tag("function_call_output")]
+                | Annotated[Reasoning, Tag("reasoning")]
+                | Annotated[McpCall, Tag("mcp_call")]
+                | Annotated[McpListTools, Tag("mcp_list_tools")]
+                | Annotated[McpApprovalRequest, Tag("mcp_approval_request")]
+                | Annotated[McpApprovalResponse, Tag("mcp_approval_response")]
+                | Annotated[CustomToolCall, Tag("custom_tool_call")]
+                | Annotated[CustomToolCallOutput, Tag("custom_tool_call_output")]
+                | Annotated[ComputerCall, Tag("computer_call")]
+                | Annotated[ComputerCallOutput, Tag("computer_call_output")]
+                | Annotated[LocalShellCall, Tag("local_shell_call")]
+                | Annotated[LocalShellCallOutput, Tag("local_shell_call_output")]
+                | Annotated[WebSearchCall, Tag("web_search_call")]
+                | Annotated[FileSearchCall, Tag("file_search_call")]
+                | Annotated[CodeInterpreterCall, Tag("code_interpreter_call")]
+                | Annotated[ImageGenerationCall, Tag("image_generation_call")],
+                Discriminator(type_tag("message")),
+            ]
         ]
     )
     """
@@ -630,47 +632,51 @@ class Response(StrictModel):
     )
     output: (
         list[
-            Message
-            | TokenOnlyMessage
-            | FunctionCall
-            | FunctionCallOutput
-            | Reasoning
-            | McpCall
-            | McpListTools
-            | McpApprovalRequest
-            | McpApprovalResponse
-            | CustomToolCall
-            | CustomToolCallOutput
-            | ComputerCall
-            | ComputerCallOutput
-            | LocalShellCall
-            | LocalShellCallOutput
-            | WebSearchCall
-            | FileSearchCall
-            | CodeInterpreterCall
-            | ImageGenerationCall
+            Annotated[
+                Annotated[Message | TokenOnlyMessage, Tag("message")]
+                | Annotated[FunctionCall, Tag("function_call")]
+                | Annotated[FunctionCallOutput, Tag("function_call_output")]
+                | Annotated[Reasoning, Tag("reasoning")]
+                | Annotated[McpCall, Tag("mcp_call")]
+                | Annotated[McpListTools, Tag("mcp_list_tools")]
+                | Annotated[McpApprovalRequest, Tag("mcp_approval_request")]
+                | Annotated[McpApprovalResponse, Tag("mcp_approval_response")]
+                | Annotated[CustomToolCall, Tag("custom_tool_call")]
+                | Annotated[CustomToolCallOutput, Tag("custom_tool_call_output")]
+                | Annotated[ComputerCall, Tag("computer_call")]
+                | Annotated[ComputerCallOutput, Tag("computer_call_output")]
+                | Annotated[LocalShellCall, Tag("local_shell_call")]
+                | Annotated[LocalShellCallOutput, Tag("local_shell_call_output")]
+                | Annotated[WebSearchCall, Tag("web_search_call")]
+                | Annotated[FileSearchCall, Tag("file_search_call")]
+                | Annotated[CodeInterpreterCall, Tag("code_interpreter_call")]
+                | Annotated[ImageGenerationCall, Tag("image_generation_call")],
+                Discriminator(type_tag("message")),
+            ]
         ]
         | list[
             list[
-                Message
-                | TokenOnlyMessage
-                | FunctionCall
-                | FunctionCallOutput
-                | Reasoning
-                | McpCall
-                | McpListTools
-                | McpApprovalRequest
-                | McpApprovalResponse
-                | CustomToolCall
-                | CustomToolCallOutput
-                | ComputerCall
-                | ComputerCallOutput
-                | LocalShellCall
-                | LocalShellCallOutput
-                | WebSearchCall
-                | FileSearchCall
-                | CodeInterpreterCall
-                | ImageGenerationCall
+                Annotated[
+                    Annotated[Message | TokenOnlyMessage, Tag("message")]
+                    | Annotated[FunctionCall, Tag("function_call")]
+                    | Annotated[FunctionCallOutput, Tag("function_call_output")]
+                    | Annotated[Reasoning, Tag("reasoning")]
+                    | Annotated[McpCall, Tag("mcp_call")]
+                    | Annotated[McpListTools, Tag("mcp_list_tools")]
+                    | Annotated[McpApprovalRequest, Tag("mcp_approval_request")]
+                    | Annotated[McpApprovalResponse, Tag("mcp_approval_response")]
+                    | Annotated[CustomToolCall, Tag("custom_tool_call")]
+                    | Annotated[CustomToolCallOutput, Tag("custom_tool_call_output")]
+                    | Annotated[ComputerCall, Tag("computer_call")]
+                    | Annotated[ComputerCallOutput, Tag("computer_call_output")]
+                    | Annotated[LocalShellCall, Tag("local_shell_call")]
+                    | Annotated[LocalShellCallOutput, Tag("local_shell_call_output")]
+                    | Annotated[WebSearchCall, Tag("web_search_call")]
+                    | Annotated[FileSearchCall, Tag("file_search_call")]
+                    | Annotated[CodeInterpreterCall, Tag("code_interpreter_call")]
+                    | Annotated[ImageGenerationCall, Tag("image_generation_call")],
+                    Discriminator(type_tag("message")),
+                ]
             ]
         ]
     )
