@@ -52,14 +52,15 @@ class CodeFormatter(CustomCodeFormatter):
         ]
         if not edits:
             return code
+        source = code.encode()  # the node offsets count UTF-8 bytes
         starts = [0]
-        for line in code.splitlines(keepends=True):
+        for line in source.splitlines(keepends=True):
             starts.append(starts[-1] + len(line))
         for node, text in sorted(edits, key=lambda edit: edit[0].lineno, reverse=True):
             start = starts[node.lineno - 1] + node.col_offset
             end = starts[(node.end_lineno or node.lineno) - 1] + (node.end_col_offset or 0)
-            code = code[:start] + text + code[end:]
-        return _formatted(_with_imports(code))
+            source = source[:start] + text.encode() + source[end:]
+        return _formatted(_with_imports(source.decode()))
 
 
 def _type_fields(tree: ast.Module) -> dict[str, _TypeField]:

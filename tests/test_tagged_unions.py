@@ -136,7 +136,7 @@ class E(StrictModel):
 
 
 class Holder(StrictModel):
-    decided: list[A | C]
+    note: str = "é — not ASCII before a union on the same line"; decided: list[A | C]
     same_tag: list[A | D | C]
     one_tag: list[A | D]
     two_absent: list[A | E]
