@@ -23,8 +23,9 @@ _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 # Mapping every digit to "9" and searching for runs of nines is ten times faster than a regex.
 _DIGITS_TO_NINES = bytes.maketrans(b"0123456789", b"9" * 10)
 _DECODE = msgspec.json.Decoder().decode
-_REFUSED_BY_MSGSPEC = (msgspec.DecodeError, ValueError, RecursionError)
-"""What msgspec raises where ``json.loads`` may still parse (or raise its own error)."""
+_REFUSED_BY_MSGSPEC = (ValueError, RecursionError)
+"""What msgspec raises where ``json.loads`` may still parse (or raise its own error): its
+``DecodeError`` is a ``ValueError``, as is a string it cannot encode (a lone surrogate)."""
 
 BLANK: Final = object()
 """What ``parse_line`` returns for a line with nothing but whitespace."""

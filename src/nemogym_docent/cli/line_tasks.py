@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from docent.data_models.agent_run import AgentRun
@@ -93,34 +93,17 @@ class ChunkResult(NamedTuple):
         return len(self.results) + sum(plain.records for plain in self.between)
 
 
-@dataclass
-class _PlainRecords:
-    records: int = 0
-    runs: int = 0
-    messages: int = 0
-    tool_calls: int = 0
-    rewards: list[float] = field(default_factory=list)
-    output: list[bytes] = field(default_factory=list)
-
-    def add(self, result: LineResult) -> None:
-        self.records += 1
-        if result.output is not None:
-            self.runs += 1
-            self.messages += result.messages
-            self.tool_calls += result.tool_calls
-            if result.reward is not None:
-                self.rewards.append(result.reward)
-            self.output.append(result.output)
-
-    def plain(self) -> Plain:
-        return Plain(
-            self.records,
-            self.runs,
-            self.messages,
-            self.tool_calls,
-            tuple(self.rewards),
-            b"".join(self.output),
-        )
+def _plain(group: list[LineResult]) -> Plain:
+    """The counts and output lines of consecutive records that need nothing else."""
+    runs = [result for result in group if result.output is not None]
+    return Plain(
+        records=len(group),
+        runs=len(runs),
+        messages=sum(result.messages for result in runs),
+        tool_calls=sum(result.tool_calls for result in runs),
+        rewards=tuple(result.reward for result in runs if result.reward is not None),
+        output=b"".join(result.output or b"" for result in runs),
+    )
 
 
 @dataclass(frozen=True)
@@ -142,7 +125,7 @@ class LineTask:
 
     def __call__(self, source: Source, lines: Lines) -> ChunkResult:
         chunk = ChunkResult([], [])
-        plain = _PlainRecords()
+        group: list[LineResult] = []
         for number, raw in numbered_lines(lines):
             result = self._line(source, number, raw)
             if result is None:
@@ -153,14 +136,14 @@ class LineTask:
                 and result.losses is None
                 and result.run is None
             ):
-                plain.add(result)
+                group.append(result)
                 continue
-            chunk.between.append(plain.plain())
+            chunk.between.append(_plain(group))
             chunk.results.append(result)
-            plain = _PlainRecords()
+            group = []
             if self.stop_at_failure and result.issues:
                 break
-        chunk.between.append(plain.plain())
+        chunk.between.append(_plain(group))
         return chunk
 
     def _line(self, source: Source, number: int, raw: bytes) -> LineResult | None:
