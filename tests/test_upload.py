@@ -43,6 +43,11 @@ def urls(server: HTTPServer) -> list[str]:
     return ["--api-url", server.url_for("/"), "--frontend-url", "http://127.0.0.1:1/web"]
 
 
+def upload_args(docent: FakeDocent, export: Path, *options: str) -> list[str]:
+    """``upload EXPORT --collection-id COLLECTION OPTIONS`` against the loopback Docent."""
+    return ["upload", str(export), "--collection-id", COLLECTION, *options, *urls(docent.server)]
+
+
 def without_ids(run: dict[str, Any]) -> dict[str, Any]:
     """The run as ``convert`` writes it: without its ids and its upload key."""
     run = json.loads(json.dumps(run))
@@ -94,17 +99,7 @@ def test_a_500_once_then_success_loses_and_duplicates_nothing(
     monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
     docent.failures_left = 1
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(7))
-    result = run_cli(
-        [
-            "upload",
-            str(export),
-            "--collection-id",
-            COLLECTION,
-            "--batch-size",
-            "3",
-            *urls(docent.server),
-        ]
-    )
+    result = run_cli(upload_args(docent, export, "--batch-size", "3"))
     assert result.exit_code == 0, result.stderr
     assert docent.failures_left == 0
     assert docent.batches == [3, 3, 1]
@@ -119,7 +114,7 @@ def test_skip_invalid_uploads_the_valid_runs_and_writes_errors(
     good = valid_rollouts(3)
     export = write_export(tmp_path / "export.jsonl", [good[0], without_agent_ref(), *good[1:]])
     errors = tmp_path / "errors.jsonl"
-    args = ["upload", str(export), "--collection-id", COLLECTION, *urls(docent.server)]
+    args = upload_args(docent, export)
     strict = run_cli(args)
     assert strict.exit_code == 1
     assert f"error: {export}:2: agent_ref: is required" in strict.stderr
@@ -168,7 +163,7 @@ def test_dry_run_sends_nothing(docent: FakeDocent, tmp_path: Path) -> None:
 
 def test_a_missing_api_key_is_one_line_and_exit_2(docent: FakeDocent, tmp_path: Path) -> None:
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(1))
-    result = run_cli(["upload", str(export), "--collection-id", COLLECTION, *urls(docent.server)])
+    result = run_cli(upload_args(docent, export))
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith("error: ")
@@ -180,7 +175,7 @@ def test_a_wrong_api_key_is_one_line_and_exit_2(
 ) -> None:
     monkeypatch.setenv("DOCENT_API_KEY", "sk-wrong-key")
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(1))
-    result = run_cli(["upload", str(export), "--collection-id", COLLECTION, *urls(docent.server)])
+    result = run_cli(upload_args(docent, export))
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: connecting to Docent: HTTP 401: Invalid API key; "
@@ -217,15 +212,7 @@ def test_jobs_that_never_finish_time_out_naming_the_sent_batches(
     monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
     docent.job_status = "running"
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(3))
-    args = [
-        "upload",
-        str(export),
-        "--collection-id",
-        COLLECTION,
-        "--batch-size",
-        "2",
-        *urls(docent.server),
-    ]
+    args = upload_args(docent, export, "--batch-size", "2")
     result = run_cli([*args, "--timeout", "0.2"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
@@ -256,17 +243,7 @@ def test_a_server_that_does_not_answer_times_out(
     monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
     docent.stall_seconds = 1.0
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(2))
-    result = run_cli(
-        [
-            "upload",
-            str(export),
-            "--collection-id",
-            COLLECTION,
-            "--timeout",
-            "0.2",
-            *urls(docent.server),
-        ]
-    )
+    result = run_cli(upload_args(docent, export, "--timeout", "0.2"))
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         f"error: sending runs: no answer from {docent.server.url_for('/').rstrip('/')} within 0.2s",
@@ -304,18 +281,7 @@ def test_an_unexpected_answer_is_one_line_naming_what_was_stored(
     monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
     docent.null_after = 1
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(5))
-    result = run_cli(
-        [
-            "upload",
-            str(export),
-            "--collection-id",
-            COLLECTION,
-            "--batch-size",
-            "2",
-            "-q",
-            *urls(docent.server),
-        ]
-    )
+    result = run_cli(upload_args(docent, export, "--batch-size", "2", "-q"))
     assert result.exit_code == 2
     assert docent.batches == [2]
     error, stored = result.stderr.splitlines()
@@ -328,8 +294,12 @@ def test_an_unexpected_answer_is_one_line_naming_what_was_stored(
 
 def test_ctrl_c_while_sending_says_what_was_sent(docent: FakeDocent, tmp_path: Path) -> None:
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(40))
-    command = [sys.executable, "-m", "nemogym_docent", "upload", str(export), "--batch-size", "2"]
-    command += ["--collection-id", COLLECTION, *urls(docent.server)]
+    command = [
+        sys.executable,
+        "-m",
+        "nemogym_docent",
+        *upload_args(docent, export, "--batch-size", "2"),
+    ]
     docent.on_batch = lambda _stored, _request: threading.Event().wait(0.2)  # a slow server
     process = subprocess.Popen(
         command,
