@@ -156,22 +156,21 @@ def parse_all(data: Dataset) -> None:
         loads(line)
 
 
-def convert_each(convert: Callable[[dict[str, Any]], object], data: Dataset) -> None:
-    for record in data.records:
+def convert_each(convert: Callable[[dict[str, Any]], object], records: list[Any]) -> None:
+    for record in records:
         convert(record)
 
 
 def measure_in_process(data: Dataset, repeat: int, validate_records: int) -> dict[str, Timing]:
     """Interleave every measurement ``repeat`` times, alternating which converter goes first."""
-    subset = Dataset(data.name, data.path, data.lines[:validate_records])
-    subset.records = data.records[:validate_records]
+    subset = data.records[:validate_records]
     runs: dict[str, Callable[[], object]] = {
         "orjson.loads": lambda: parse_all(data),
         "ours dicts": lambda: convert_each(
-            nemogym_docent.convert_nemogym_rollout_to_agent_run, data
+            nemogym_docent.convert_nemogym_rollout_to_agent_run, data.records
         ),
         "docent dicts": lambda: convert_each(
-            docent_nemogym.convert_nemogym_rollout_to_agent_run, data
+            docent_nemogym.convert_nemogym_rollout_to_agent_run, data.records
         ),
         "ours file": lambda: nemogym_docent.convert_nemogym_jsonl_file_to_agent_runs(data.path),
         "docent file": lambda: docent_nemogym.convert_nemogym_jsonl_file_to_agent_runs(data.path),
@@ -216,11 +215,11 @@ def time_split(data: Dataset, repeat: int) -> dict[str, float]:
     ]
     steps: dict[str, Callable[[], object]] = {
         "Docent: json.loads": lambda: [json.loads(line) for line in lines],
-        "Docent: convert": lambda: convert_each_of(
+        "Docent: convert": lambda: convert_each(
             docent_nemogym.convert_nemogym_rollout_to_agent_run, records
         ),
         "ours: parse": lambda: [parse_line(line) for line in lines],
-        "ours: convert": lambda: convert_each_of(
+        "ours: convert": lambda: convert_each(
             nemogym_docent.convert_nemogym_rollout_to_agent_run, records
         ),
         "validate (StrictRollout)": lambda: [StrictRollout.model_validate(r) for r in records],
@@ -233,11 +232,6 @@ def time_split(data: Dataset, repeat: int) -> dict[str, float]:
 
 def _without(value: Any, *keys: str) -> Any:
     return {k: v for k, v in value.items() if k not in keys} if isinstance(value, dict) else value
-
-
-def convert_each_of(convert: Callable[[dict[str, Any]], object], records: list[Any]) -> None:
-    for record in records:
-        convert(record)
 
 
 def report_time_split(name: str, split: dict[str, float]) -> None:
