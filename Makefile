@@ -36,8 +36,8 @@ check-models: install
 	scripts/generate-models.sh --check
 
 lint: install
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
 	$(BIN)/mypy
 
 test: install check-models lint
@@ -58,8 +58,9 @@ test-ray: $(RAY_STAMP)
 demo: install
 	$(BIN)/nemogym-docent convert examples/rollouts.jsonl -o examples/agent_runs.jsonl
 
+# Every benchmarks/*.py in a fresh process, against Docent's converter in the same run.
 bench: install
-	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(RAY_VENV) .pytest_cache .mypy_cache .ruff_cache
