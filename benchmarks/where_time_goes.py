@@ -45,7 +45,7 @@ from docent.data_models.agent_run import AgentRun
 from docent.sdk.integrations import nemogym as docent
 
 import nemogym_docent
-from nemogym_docent.cleaning import drop_empty_values
+from nemogym_docent.mapping.cleaning import drop_empty_values
 from nemogym_docent.models import NemoGymRollout, StrictRollout
 
 SPLIT_RECORDS = 1500
