@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from docent.data_models.agent_run import AgentRun
-from docent.data_models.transcript import Transcript, TranscriptGroup
+from docent.data_models.transcript import Transcript
 
 from nemogym_docent.json_paths import JsonPath
 from nemogym_docent.mapping.cleaning import drop_empty_values
@@ -27,6 +27,9 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
     Strict: ``rollout`` is a ``Rollout`` and what JSON Schema cannot state raises
     ``ConversionError``. Lenient: approximations are recorded under
     ``metadata["conversion"]["losses"]``. Full detail: see ``full_detail``.
+
+    The transcript is built as plain values, so that Docent's models validate it once, with the
+    run (full detail validates it first, to add to it and compare the other transcripts with it).
     """
     request = rollout.responses_create_params
     input_items: Sequence[Item] = (
@@ -70,29 +73,35 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
     }
     if builder.details:
         transcript_metadata["message_details"] = builder.details
-    transcript = Transcript(
-        name=agent_name, messages=builder.messages, metadata=transcript_metadata
-    )
+    transcript = {"name": agent_name, "messages": builder.messages, "metadata": transcript_metadata}
     metadata = drop_empty_values(_run_metadata(rollout, request_fields, response_fields))
     name = _run_name(rollout, agent_name, context)
-    transcripts, groups = [transcript], list[TranscriptGroup]()
-    if context.full:
-        transcripts, groups = add_full_detail(rollout, transcript, metadata, context)
-    if context.full or not context.strict:
-        losses = [loss.as_loss() for loss in context.losses]
-        metadata["conversion"] = {
-            "mode": "strict" if context.strict else "lenient",
-            **({"detail": "full"} if context.full else {}),
-            "losses": losses,
-        }
+    if not context.full:
+        if not context.strict:
+            _add_conversion(metadata, context)
+        return AgentRun.model_validate(
+            {"name": name, "transcripts": [transcript], "metadata": metadata}
+        )
+    main = Transcript.model_validate(transcript)
+    transcripts, groups = add_full_detail(rollout, main, metadata, context)
+    _add_conversion(metadata, context)
     return AgentRun(name=name, transcripts=transcripts, transcript_groups=groups, metadata=metadata)
+
+
+def _add_conversion(metadata: dict[str, Any], context: MappingContext) -> None:
+    losses = [loss.as_loss() for loss in context.losses]
+    metadata["conversion"] = {
+        "mode": "strict" if context.strict else "lenient",
+        **({"detail": "full"} if context.full else {}),
+        "losses": losses,
+    }
 
 
 def _flat_output(
     output: Sequence[Item] | Sequence[Sequence[Item]], context: MappingContext
 ) -> Sequence[Item]:
     """The output items; of cumulative snapshots (a list of lists, lenient only), the last one."""
-    if not output or not isinstance(output[0], Sequence):
+    if not output or not isinstance(output[0], list):
         return output  # type: ignore[return-value]
     context.record(
         "response.output",
@@ -115,6 +124,8 @@ def _agent_name(rollout: NemoGymRollout, context: MappingContext) -> str:
 
 def _run_name(rollout: NemoGymRollout, agent_name: str, context: MappingContext) -> str:
     task, repeat = given(rollout.ng_task_index), given(rollout.ng_rollout_index)
+    if type(task) is int and type(repeat) is int:  # as the strict profile has them
+        return f"{agent_name}/task/{task}/rollout/{repeat}"
     if task is not None and repeat is not None:
         name = f"{agent_name}/task/{_index_text(task)}/rollout/{_index_text(repeat)}"
         for key, index in (("_ng_task_index", task), ("_ng_rollout_index", repeat)):

@@ -22,6 +22,10 @@ def drop_empty_values(value: Any) -> Any:
 def set_unless_empty(target: dict[str, Any], key: str, value: Any) -> None:
     """``target[key] = drop_empty_values(value)``, unless that is empty, as cleaning would do."""
     kind = type(value)
+    if kind is str:  # the usual case, first
+        if value:
+            target[key] = value
+        return
     if kind is dict:
         value = _clean_object(value)
     elif kind is list:

@@ -13,16 +13,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from docent.data_models.chat import (
-    AssistantMessage,
-    ChatMessage,
-    ContentReasoning,
-    ContentText,
-    SystemMessage,
-    ToolCall,
-    ToolMessage,
-    UserMessage,
-)
 from pydantic import Field, TypeAdapter, ValidationError
 
 from nemogym_docent.json_paths import JsonPath, json_type_name
@@ -57,16 +47,19 @@ _NOT_ITEM_FIELDS = {"type", *TrainingFields.model_fields}
 """What a lenient-only item's ``item_fields`` leave out: its type, and the training fields (a
 declared loss, as on every item)."""
 Detail = dict[str, Any]
+PlainValue = dict[str, Any]
+"""A Docent message, content part or tool call as the plain values its model validates."""
 
 
 class TranscriptBuilder:
     """Collects messages over the input list, then the output list, sharing one call-id table.
 
-    ``details`` come without empty values, as Docent's converter lays out metadata.
+    ``messages`` are plain values, validated once with the transcript; ``details`` come without
+    empty values, as Docent's converter lays out metadata.
     """
 
     def __init__(self, context: MappingContext) -> None:
-        self.messages: list[ChatMessage] = []
+        self.messages: list[PlainValue] = []
         self.details: list[Detail] = []
         self._context = context
         self._tool_names: dict[str, str] = {}
@@ -96,18 +89,18 @@ class TranscriptBuilder:
     def add_instructions(self, instructions: str) -> None:
         """Full detail: the request's ``instructions`` as the first system message."""
         detail: Detail = {"origin": "input", "source_item_type": "instructions"}
-        self._emit(SystemMessage(content=instructions), "input", [detail])
+        self._emit({"role": "system", "content": instructions}, "input", [detail])
 
     def _current_turn(self) -> _AssistantTurn:
         if self._turn is None:
             self._turn = _AssistantTurn()
         return self._turn
 
-    def _emit(self, message: ChatMessage, origin: Origin, source_items: list[Detail]) -> None:
+    def _emit(self, message: PlainValue, origin: Origin, source_items: list[Detail]) -> None:
         self.messages.append(message)
         self.details.append(
             {
-                "role": message.role,
+                "role": message["role"],
                 "origin": origin,
                 "source_item_count": len(source_items),
                 "source_item_types": [detail["source_item_type"] for detail in source_items],
@@ -122,7 +115,7 @@ class TranscriptBuilder:
 
     def _add_message(self, item: Message, origin: Origin, item_path: JsonPath) -> None:
         role = item.role
-        text, content_detail = self._message_text(item.content, item_path / "content")
+        text, content_detail = self._message_text(item.content, item_path)
         detail = _item_detail(item, "message", origin)
         detail.update(content_detail)
         if role == "assistant":
@@ -131,13 +124,11 @@ class TranscriptBuilder:
             turn.source_items.append(detail)
             return
         self._emit_turn(origin)
-        if role == "user":
-            message: ChatMessage = UserMessage(content=text)
-        else:
-            message = SystemMessage(content=text)
-            if role == "developer":
-                detail["original_role"] = "developer"
-        self._emit(message, origin, [detail])
+        if role == "developer":
+            detail["original_role"] = "developer"
+        self._emit(
+            {"role": "user" if role == "user" else "system", "content": text}, origin, [detail]
+        )
 
     def _add_token_only_item(self, item: TokenOnlyMessage, item_path: JsonPath) -> None:
         """A model call that produced only tokens (lenient mode): left out, as a loss."""
@@ -150,35 +141,32 @@ class TranscriptBuilder:
         )
 
     def _message_text(
-        self, content: str | Sequence[MessageContentPart], json_path: JsonPath
+        self, content: str | Sequence[MessageContentPart], item_path: JsonPath
     ) -> tuple[str, Detail]:
         if isinstance(content, str):
             return content, {}
         texts: list[str] = []
         refusal = annotations = logprobs = False
         for index, part in enumerate(content):
-            if isinstance(part, Refusal):
-                refusal = True
-                texts.append(part.refusal)
-            elif isinstance(part, InputText | OutputText):
+            if isinstance(part, _TEXT_PARTS):
                 texts.append(part.text)
                 annotations = annotations or bool(given(part.annotations))
                 logprobs = logprobs or bool(given(part.logprobs))
+            elif isinstance(part, Refusal):
+                refusal = True
+                texts.append(part.refusal)
             else:
                 shown = _media_placeholder(part)
                 texts.append(shown)
                 self._context.record(
-                    json_path / index,
+                    item_path / "content" / index,
                     LossKind.MEDIA_PLACEHOLDER,
                     f"{part.type} replaced by the text {shown}",
                 )
-        detail: Detail = {}
-        set_unless_empty(detail, "content_part_types", [part.type for part in content])
-        detail.update(
-            contains_refusal_part=refusal,
-            contains_annotations=annotations,
-            contains_logprobs=logprobs,
-        )
+        detail: Detail = {"content_part_types": [part.type for part in content]} if content else {}
+        detail["contains_refusal_part"] = refusal
+        detail["contains_annotations"] = annotations
+        detail["contains_logprobs"] = logprobs
         return "".join(texts), detail
 
     def _add_reasoning(self, item: Reasoning, origin: Origin, item_path: JsonPath) -> None:
@@ -197,12 +185,18 @@ class TranscriptBuilder:
                 _reasoning_content_text(given(item.content)) or summary or "[encrypted reasoning]"
             )
             turn.reasonings.append(
-                ContentReasoning(
-                    reasoning=text, summary=summary or None, signature=signature, redacted=True
-                )
+                {
+                    "type": "reasoning",
+                    "reasoning": text,
+                    "summary": summary or None,
+                    "signature": signature,
+                    "redacted": True,
+                }
             )
         elif self._context.full and (text := _reasoning_content_text(given(item.content))):
-            turn.reasonings.append(ContentReasoning(reasoning=text, summary=summary or None))
+            turn.reasonings.append(
+                {"type": "reasoning", "reasoning": text, "summary": summary or None}
+            )
         else:
             turn.reasonings.append(summary)
         detail = _item_detail(item, "reasoning", origin)
@@ -224,17 +218,23 @@ class TranscriptBuilder:
                 f"empty; the call is named {call_id!r}",
             )
             self._unanswered_empty_ids.append(call_id)
-        tool_call = ToolCall(id=call_id, function=item.name, arguments=arguments, type="function")
+        tool_call = {
+            "id": call_id,
+            "function": item.name,
+            "arguments": arguments,
+            "type": "function",
+        }
         if problem is not None:
             self._context.refuse_or_record(
                 item_path / "arguments", LossKind.UNPARSED_ARGUMENTS, problem
             )
-            tool_call.parse_error = problem
+            tool_call["parse_error"] = problem
         self._tool_names[call_id] = item.name
         turn = self._current_turn()
         turn.tool_calls.append(tool_call)
         detail = _item_detail(item, "function_call", origin)
-        detail.update(call_id=call_id, tool_name=item.name)
+        detail["call_id"] = call_id
+        detail["tool_name"] = item.name
         set_unless_empty(detail, "raw_arguments", item.arguments)
         turn.source_items.append(detail)
 
@@ -288,9 +288,8 @@ class TranscriptBuilder:
                 f"no call with call_id {call_id!r} comes before this output",
             )
             detail["orphaned"] = True
-        self._emit(
-            ToolMessage(content=content, function=name, tool_call_id=call_id), origin, [detail]
-        )
+        message = {"role": "tool", "content": content, "function": name, "tool_call_id": call_id}
+        self._emit(message, origin, [detail])
 
     def _add_other_call(self, item: OtherCall, origin: Origin, item_path: JsonPath) -> None:
         view = view_call(item, fallback_id=str(item_path))
@@ -305,7 +304,7 @@ class TranscriptBuilder:
         if view.call_id is not None:
             self._tool_names[view.call_id] = view.function
             self._current_turn().tool_calls.append(
-                ToolCall(id=view.call_id, function=view.function, arguments=view.arguments)
+                {"id": view.call_id, "function": view.function, "arguments": view.arguments}
             )
             detail["call_id"] = view.call_id
             self._current_turn().source_items.append(detail)
@@ -344,26 +343,34 @@ class _AssistantTurn:
 
     def __init__(self) -> None:
         self.texts: list[str] = []
-        self.reasonings: list[str | ContentReasoning] = []
-        self.tool_calls: list[ToolCall] = []
+        self.reasonings: list[str | PlainValue] = []
+        self.tool_calls: list[PlainValue] = []
         self.source_items: list[Detail] = []
 
-    def to_message(self) -> AssistantMessage:
+    def to_message(self) -> PlainValue:
         text = "".join(self.texts)
-        content: str | list[ContentReasoning | ContentText] = text
-        if any(isinstance(part, ContentReasoning) for part in self.reasonings):
-            content = [
-                part if isinstance(part, ContentReasoning) else ContentReasoning(reasoning=part)
+        content: str | list[PlainValue] = text
+        if self.reasonings:
+            content = self._reasoning_parts()
+            if content and text:
+                content.append({"type": "text", "text": text})
+        return {
+            "role": "assistant",
+            "content": content or text,
+            "tool_calls": self.tool_calls or None,
+        }
+
+    def _reasoning_parts(self) -> list[PlainValue]:
+        """Reasoning parts: each one as given when any is a part (redacted, or full detail's
+        text), else the non-empty summaries joined into one."""
+        if any(isinstance(part, dict) for part in self.reasonings):
+            return [
+                part if isinstance(part, dict) else {"type": "reasoning", "reasoning": part}
                 for part in self.reasonings
                 if part
             ]
-        elif reasoning := "\n\n".join(
-            part for part in self.reasonings if isinstance(part, str) and part
-        ):
-            content = [ContentReasoning(reasoning=reasoning)]
-        if isinstance(content, list) and text:
-            content.append(ContentText(text=text))
-        return AssistantMessage(content=content, tool_calls=self.tool_calls or None)
+        reasoning = "\n\n".join(part for part in self.reasonings if isinstance(part, str) and part)
+        return [{"type": "reasoning", "reasoning": reasoning}] if reasoning else []
 
 
 def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
@@ -372,6 +379,9 @@ def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
     set_unless_empty(detail, "source_item_id", given(getattr(item, "id", None)))
     set_unless_empty(detail, "source_item_status", given(getattr(item, "status", None)))
     return detail
+
+
+_TEXT_PARTS = (OutputText, InputText)
 
 
 def _media_placeholder(part: InputImage | InputFile | InputVideo) -> str:
@@ -417,7 +427,7 @@ def _reasoning_content_text(content: Any) -> str:
 
 def _parse_arguments(arguments: Mapping[str, Any] | str) -> tuple[dict[str, Any], str | None]:
     """The arguments as a dict, and what was wrong with them (None when nothing was)."""
-    if isinstance(arguments, Mapping):
+    if not isinstance(arguments, str):
         return dict(arguments), None
     try:
         parsed = loads(arguments)

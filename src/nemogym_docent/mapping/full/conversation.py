@@ -118,7 +118,9 @@ def _transcript(
         cleaned = drop_empty_values(metadata)
         if builder.details:
             cleaned["message_details"] = builder.details
-        transcript = Transcript(name=name, messages=builder.messages, metadata=cleaned)
+        transcript = Transcript.model_validate(
+            {"name": name, "messages": builder.messages, "metadata": cleaned}
+        )
     except (ConversionError, ValidationError, RecursionError):
         return None
     context.losses.extend(own.losses)
