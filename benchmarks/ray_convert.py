@@ -86,7 +86,7 @@ def main() -> None:
         expected = (root / "cli-1.jsonl").read_bytes()
         same = b"".join(part.read_bytes() for part in parts) == expected
         same = same and (root / "cli-n.jsonl").read_bytes() == expected
-    print(f"\n{size / MB:.1f} MB of JSONL in {SHARDS} shards\n")
+    print(f"\n{SHARDS} shards, {size / MB:.1f} MB of JSONL (gzip)")
     rows = [
         ("convert --workers 1", cli_1),
         (f"convert --workers {CPUS}", cli_n),
@@ -99,6 +99,7 @@ def main() -> None:
     for name, seconds in rows:
         rate = "" if name.startswith("ray.init") else f"  {size / MB / seconds:6.1f} MB/s"
         print(f"{name:<50} {seconds:7.1f} s{rate}")
+    print(f"{len(parts)} part files; same bytes as convert: {same}")
     report_verdicts(
         options,
         [Verdict("Ray output: the same bytes as convert", f"{len(parts)} part files", same)],
