@@ -6,6 +6,7 @@ import dataclasses
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,7 @@ def convert_nemogym_rollout_to_agent_run(
     rollout converts at either detail or at neither. ``origin`` (file stem, line) names the run
     of a rollout that lacks its identity keys.
     """
-    options = ConversionOptions(strict=strict, detail=detail)
-    return convert_rollout(rollout, options, origin or RecordOrigin())
+    return convert_rollout(rollout, _options(strict, detail), origin or _NO_ORIGIN)
 
 
 def convert_rollout(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
@@ -119,8 +119,7 @@ def convert_nemogym_jsonl_line(
     Raises ``ConversionError`` (with a JSON path, without file and line) when the line is not
     JSON or does not convert.
     """
-    options = ConversionOptions(strict=strict, detail=detail)
-    return convert_jsonl_line(line, options, origin or RecordOrigin())
+    return convert_jsonl_line(line, _options(strict, detail), origin or _NO_ORIGIN)
 
 
 def convert_jsonl_line(line: bytes, options: ConversionOptions, origin: RecordOrigin) -> bytes:
@@ -143,9 +142,7 @@ def iter_nemogym_jsonl_file_to_agent_runs(
     stem = export_stem(path.name)
     for line, value in iter_json_lines(read_export_lines(path, name=str(path)), str(path)):
         try:
-            yield convert_nemogym_rollout_to_agent_run(
-                value, strict=strict, detail=detail, origin=RecordOrigin(stem, line)
-            )
+            yield convert_rollout(value, _options(strict, detail), RecordOrigin(stem, line))
         except ConversionError as exc:
             raise exc.at(path, line) from exc
 
@@ -161,6 +158,23 @@ def convert_nemogym_jsonl_file_to_agent_runs(
     with _cyclic_gc_paused():
         runs = iter_nemogym_jsonl_file_to_agent_runs(file_path, strict=strict, detail=detail)
         return list(runs)
+
+
+def _options(strict: bool, detail: Detail) -> ConversionOptions:
+    """The options of the public functions' arguments, made once per pair: a frozen dataclass
+    takes microseconds to make, a sizeable share of a small record's conversion."""
+    try:
+        return _made_options(strict, detail)
+    except TypeError:  # an unhashable argument: refused in ConversionOptions' own words
+        return ConversionOptions(strict=strict, detail=detail)
+
+
+@cache
+def _made_options(strict: bool, detail: Detail) -> ConversionOptions:
+    return ConversionOptions(strict=strict, detail=detail)
+
+
+_NO_ORIGIN = RecordOrigin()
 
 
 @contextmanager
