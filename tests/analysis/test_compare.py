@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from nemogym_docent.analysis.compare import flip_direction, flip_summary, metric_rows
+from nemogym_docent.analysis.compare import (
+    compare_rollouts,
+    flip_direction,
+    flip_summary,
+    metric_rows,
+)
 
 
 def test_binary_flips_ties_and_one_sided_tasks() -> None:
@@ -85,3 +90,46 @@ def test_metric_rows() -> None:
         ("pass@1/accuracy", 50.0, 75.0, 25.0),
         ("pass@2/accuracy", None, 80.0, None),
     ]
+
+
+def rollout(task: int, reward: float, **extra: object) -> dict[str, object]:
+    return {"agent_ref": {"name": "math"}, "_ng_task_index": task, "reward": reward, **extra}
+
+
+def test_rollouts_join_by_task_index_when_a_side_lacks_task_ids() -> None:
+    baseline = [rollout(0, 1), rollout(1, 0), rollout(2, 1, mask_sample=True), rollout(2, 0)]
+    candidate = [rollout(0, 0, _ng_task_id={"taskset": "m:t", "task_id": "a"}), rollout(1, 1)]
+    comparison = compare_rollouts(baseline, candidate)
+    assert comparison.join_key == "task_key"
+    (math,) = comparison.agents
+    # Task 2 (measured reward 0) is on the baseline side only.
+    assert (math.baseline_task_count, math.candidate_task_count) == (3, 2)
+    assert [(f.task, f.direction) for f in math.flips.flips] == [
+        ("math/task/0", "pass_to_fail"),
+        ("math/task/1", "fail_to_pass"),
+    ]
+    assert math.flips.baseline_only_task_count == 1
+    assert comparison.regressed
+    rows = {row.metric: row for row in math.metrics}
+    # Baseline: tasks [1], [0], [0] (masked one out): pass@1 1/3; candidate [0], [1]: 1/2.
+    assert rows["pass@1/accuracy"].baseline == pytest.approx(100 / 3)
+    assert rows["pass@1/accuracy"].delta == pytest.approx(50 - 100 / 3)
+    assert rows["coverage/masked_rollouts"].baseline == 1
+    assert rows["coverage/masked_rollouts"].candidate is None
+
+
+def test_rollouts_join_by_task_id_when_both_sides_have_it() -> None:
+    def with_id(index: int, task: str, reward: float) -> dict[str, object]:
+        return rollout(index, reward, _ng_task_id={"taskset": "m:t", "task_id": task})
+
+    # The candidate ran the tasks in another order: by index, a and b would swap.
+    baseline = [with_id(0, "a", 1), with_id(1, "b", 0)]
+    candidate = [with_id(0, "b", 0), with_id(1, "a", 1), {"agent_ref": {"name": "other"}}]
+    comparison = compare_rollouts(baseline, candidate)
+    assert comparison.join_key == "_ng_task_id"
+    (math,) = comparison.agents
+    assert math.flips.unchanged_count == 2
+    assert math.flips.flips == []
+    assert not comparison.regressed
+    assert comparison.candidate_only_agents == ["other"]
+    assert comparison.as_dict()["agents"][0]["flips"]["mode"] == "binary"

@@ -10,9 +10,20 @@ changes, then the task.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal, NamedTuple
+
+from nemogym_docent.analysis.metrics import (
+    FAILURE_CLASS,
+    MetricsGroup,
+    agent_label,
+    is_masked,
+    nemo_gym_task,
+    number_of,
+    rollout_index,
+)
+from nemogym_docent.selection import task_key
 
 PASS_THRESHOLD: Final = 0.5
 STAT_SUFFIXES: Final = ("/std_dev_across_runs", "/std_err_across_runs")
@@ -170,3 +181,156 @@ def metric_rows(baseline: Mapping[str, float], candidate: Mapping[str, float]) -
         delta = None if before is None or after is None else after - before
         rows.append(MetricRow(name, before, after, delta))
     return rows
+
+
+TASK_ID: Final = "_ng_task_id"
+TASK_KEY: Final = "task_key"
+JoinKey = Literal["_ng_task_id", "task_key"]
+
+
+def task_id_of(rollout: Mapping[str, Any]) -> str | None:
+    """NeMo Gym's durable task id, ``"{taskset}/{task_id}"``, or ``None`` when it has none."""
+    value = rollout.get(TASK_ID)
+    if isinstance(value, Mapping):
+        taskset, task = value.get("taskset"), value.get("task_id")
+        if isinstance(task, str | int) and not isinstance(task, bool):
+            return f"{taskset}/{task}" if isinstance(taskset, str) else str(task)
+        return None
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class _Measured:
+    task_id: str | None
+    task_key: str | None
+    order: tuple[int, int]
+    reward: float
+
+
+@dataclass
+class RunSide:
+    """One side of a comparison: NeMo Gym's metrics per agent, and each measured reward with
+    the two keys a task can be joined by."""
+
+    answer_key: str | None = None
+    metrics: dict[str, MetricsGroup] = field(default_factory=dict)
+    rewards: dict[str, list[_Measured]] = field(default_factory=dict)
+    without_task: int = 0
+    """Measured rollouts that name no task, so cannot be joined."""
+    _arrivals: int = 0
+
+    def add(self, rollout: Mapping[str, Any]) -> None:
+        """Count one rollout (a failed attempt counts for nothing here)."""
+        if FAILURE_CLASS in rollout:
+            return
+        agent = agent_label(rollout)
+        self.metrics.setdefault(agent, MetricsGroup(self.answer_key)).add(
+            rollout, (agent, nemo_gym_task(rollout))
+        )
+        reward = number_of(rollout.get("reward"))
+        if reward is None or is_masked(rollout):
+            return
+        key = task_key(rollout)
+        identity = task_id_of(rollout)
+        if key is None and identity is None:
+            self.without_task += 1
+            return
+        self._arrivals += 1
+        order = (rollout_index(rollout), self._arrivals)
+        self.rewards.setdefault(agent, []).append(_Measured(identity, key, order, reward))
+
+    def has_task_ids(self) -> bool:
+        return all(m.task_id is not None for found in self.rewards.values() for m in found)
+
+    def tasks(self, agent: str, join: JoinKey) -> dict[str, list[float]]:
+        """Each task's measured rewards in rollout order, by the join key."""
+        found: dict[str, list[float]] = {}
+        for measured in sorted(self.rewards.get(agent, []), key=lambda m: m.order):
+            task = measured.task_id if join == TASK_ID else measured.task_key
+            if task is not None:
+                found.setdefault(task, []).append(measured.reward)
+        return found
+
+
+@dataclass(frozen=True)
+class AgentComparison:
+    """One agent on both sides: its metric rows and its flips."""
+
+    agent: str
+    baseline_task_count: int
+    candidate_task_count: int
+    metrics: list[MetricRow]
+    flips: FlipSummary
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "baseline_task_count": self.baseline_task_count,
+            "candidate_task_count": self.candidate_task_count,
+            "metrics": [asdict(row) for row in self.metrics],
+            "flips": self.flips.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two runs compared agent by agent; ``join_key`` says how tasks were matched."""
+
+    join_key: JoinKey
+    agents: list[AgentComparison]
+    baseline_only_agents: list[str]
+    candidate_only_agents: list[str]
+    unjoinable_rollouts: dict[str, int]
+
+    @property
+    def regressed(self) -> bool:
+        """Whether any task regressed, for any agent."""
+        return any(agent.flips.regressions for agent in self.agents)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "join_key": self.join_key,
+            "agents": [agent.as_dict() for agent in self.agents],
+            "baseline_only_agents": self.baseline_only_agents,
+            "candidate_only_agents": self.candidate_only_agents,
+            "unjoinable_rollouts": self.unjoinable_rollouts,
+            "regressed": self.regressed,
+        }
+
+
+def compare_sides(baseline: RunSide, candidate: RunSide) -> Comparison:
+    """Compare two sides read in full: by ``_ng_task_id`` when every measured rollout of both
+    has one, else by the task key (``selection.task_key``)."""
+    join: JoinKey = TASK_ID if baseline.has_task_ids() and candidate.has_task_ids() else TASK_KEY
+    common = [agent for agent in baseline.metrics if agent in candidate.metrics]
+    agents = []
+    for agent in sorted(common):
+        before, after = baseline.tasks(agent, join), candidate.tasks(agent, join)
+        agents.append(
+            AgentComparison(
+                agent,
+                len(before),
+                len(after),
+                metric_rows(baseline.metrics[agent].metrics(), candidate.metrics[agent].metrics()),
+                flip_summary(before, after),
+            )
+        )
+    return Comparison(
+        join,
+        agents,
+        sorted(set(baseline.metrics) - set(candidate.metrics)),
+        sorted(set(candidate.metrics) - set(baseline.metrics)),
+        {"baseline": baseline.without_task, "candidate": candidate.without_task},
+    )
+
+
+def compare_rollouts(
+    baseline: Iterable[Any], candidate: Iterable[Any], *, answer_key: str | None = None
+) -> Comparison:
+    """Compare two runs given as their rollouts (anything but a JSON object is left out)."""
+    sides = RunSide(answer_key), RunSide(answer_key)
+    for side, rollouts in zip(sides, (baseline, candidate), strict=True):
+        for rollout in rollouts:
+            if isinstance(rollout, Mapping):
+                side.add(rollout)
+    return compare_sides(*sides)

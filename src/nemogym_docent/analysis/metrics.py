@@ -38,6 +38,8 @@ PERF_TOKENS: Final = (
     "reasoning_tokens",
 )
 PERF_LATENCY: Final = "total_latency_ms"
+FAILURE_CLASS: Final = "_ng_failure_class"
+NO_AGENT: Final = "(no agent)"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,27 @@ def _sample_std(values: Sequence[float]) -> float:
     return math.sqrt(sum((value - mean) ** 2 for value in values) / (len(values) - 1))
 
 
+def agent_label(rollout: Mapping[str, Any]) -> str:
+    """NeMo Gym's agent label: ``agent_ref.name``, else ``_ng_environment_server``."""
+    agent_ref = rollout.get("agent_ref")
+    name = agent_ref.get("name") if isinstance(agent_ref, Mapping) else None
+    if not (isinstance(name, str) and name):
+        name = rollout.get("_ng_environment_server")
+    return name if isinstance(name, str) and name else NO_AGENT
+
+
+def nemo_gym_task(rollout: Mapping[str, Any]) -> Hashable:
+    """The task NeMo Gym groups a rollout under: ``_ng_task_index``, 0 when it has none."""
+    index = rollout.get("_ng_task_index")
+    return index if isinstance(index, Hashable) else 0
+
+
+def rollout_index(rollout: Mapping[str, Any]) -> int:
+    """``_ng_rollout_index``, 0 when it has none (rollouts keep their order within a task)."""
+    index = rollout.get("_ng_rollout_index")
+    return index if type(index) is int else 0
+
+
 def is_masked(rollout: Mapping[str, Any]) -> bool:
     """NeMo Gym's verdict that the reward is not a measurement (``mask_sample: true``)."""
     return rollout.get(MASK) is True
@@ -241,12 +264,10 @@ class MetricsGroup:
         key = self.answer_key or DEFAULT_ANSWER_KEY
         if not masked and key in rollout:
             self._answer_seen = True
-        index = rollout.get("_ng_rollout_index")
-        order = index if type(index) is int else 0
         self._arrivals += 1
         self._tasks.setdefault(task, []).append(
             _Rollout(
-                order=(order, self._arrivals),
+                order=(rollout_index(rollout), self._arrivals),
                 reward=number_of(rollout.get("reward")),
                 answer=answer_of(rollout.get(key)),
                 masked=masked,
