@@ -7,6 +7,7 @@ import math
 import pytest
 
 from nemogym_docent.analysis.metrics import (
+    FailureCounts,
     MetricsGroup,
     ScoredRollout,
     pass_majority_metrics,
@@ -167,3 +168,35 @@ def test_perf_summary() -> None:
     assert summary["completion_tokens"] == {"mean": 7.0, "median": 7.0, "total": 7.0}
     assert "reasoning_tokens" not in summary
     assert percentile([5.0], 99) == 5.0
+
+
+def test_failures_count_the_standing_attempt_of_each_rollout() -> None:
+    counts = FailureCounts()
+    for attempt in range(5):  # one key, five attempts: the last one stands
+        kind = "agent_request_failed" if attempt < 4 else "environment_server_failed"
+        counts.add(
+            {
+                "_ng_failure_class": kind,
+                "_ng_task_index": 0,
+                "_ng_rollout_index": 0,
+                "_ng_environment_server": "env",
+                "_ng_failure_stage": "agent",
+            }
+        )
+    counts.add(
+        {
+            "_ng_failure_class": "judge_failed",
+            "_ng_task_index": 1,
+            "_ng_rollout_index": 0,
+            "agent_ref": {"name": "math"},
+            "mask_sample": True,
+            "reward": 0.0,
+        }
+    )
+    assert counts.as_dict() == {
+        "attempts": 6,
+        "rollouts": 2,
+        "by_class": {"environment_server_failed": 1, "judge_failed": 1},
+        "by_stage": {"agent": 1},
+    }
+    assert FailureCounts().as_dict() is None

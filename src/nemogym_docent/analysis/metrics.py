@@ -24,7 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Self
 
 ACCURACY: Final = "accuracy"
 NO_ANSWER: Final = "no_answer"
@@ -235,12 +235,27 @@ def perf_summary(perfs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, floa
     return summary
 
 
-@dataclass
-class _Rollout:
+@dataclass(frozen=True, slots=True)
+class RolloutEntry:
+    """What the metrics keep of one rollout."""
+
     order: tuple[int, int]
+    """``_ng_rollout_index``, then the order it was read in."""
     reward: float | None
     answer: Hashable | None
+    has_answer: bool
     masked: bool
+
+    @classmethod
+    def read(cls, rollout: Mapping[str, Any], *, answer_key: str | None, arrival: int) -> Self:
+        key = answer_key or DEFAULT_ANSWER_KEY
+        return cls(
+            order=(rollout_index(rollout), arrival),
+            reward=number_of(rollout.get("reward")),
+            answer=answer_of(rollout.get(key)),
+            has_answer=key in rollout,
+            masked=is_masked(rollout),
+        )
 
 
 @dataclass
@@ -252,7 +267,7 @@ class MetricsGroup:
     """
 
     answer_key: str | None = None
-    _tasks: dict[Hashable, list[_Rollout]] = field(default_factory=dict)
+    _tasks: dict[Hashable, list[RolloutEntry]] = field(default_factory=dict)
     _metric_sums: dict[str, list[float]] = field(default_factory=dict)
     _answer_seen: bool = False
     _perfs: list[Mapping[str, Any]] = field(default_factory=list)
@@ -260,27 +275,28 @@ class MetricsGroup:
 
     def add(self, rollout: Mapping[str, Any], task: Hashable) -> None:
         """Count one rollout of ``task`` (masked or not)."""
-        masked = is_masked(rollout)
-        key = self.answer_key or DEFAULT_ANSWER_KEY
-        if not masked and key in rollout:
-            self._answer_seen = True
         self._arrivals += 1
-        self._tasks.setdefault(task, []).append(
-            _Rollout(
-                order=(rollout_index(rollout), self._arrivals),
-                reward=number_of(rollout.get("reward")),
-                answer=answer_of(rollout.get(key)),
-                masked=masked,
-            )
-        )
-        perf = rollout.get(PERF)
+        entry = RolloutEntry.read(rollout, answer_key=self.answer_key, arrival=self._arrivals)
+        self.add_entry(entry, task, rollout_metrics(rollout), rollout.get(PERF))
+
+    def add_entry(
+        self, entry: RolloutEntry, task: Hashable, metrics: Mapping[str, float], perf: Any
+    ) -> None:
+        """Count a rollout already read, with its ``rollout_metrics`` and its ``ng_perf``."""
+        self._tasks.setdefault(task, []).append(entry)
         if isinstance(perf, Mapping):
             self._perfs.append(perf)
-        if not masked:
-            for name, value in rollout_metrics(rollout).items():
-                sums = self._metric_sums.setdefault(name, [0.0, 0.0])
-                sums[0] += 1
-                sums[1] += value
+        if entry.masked:
+            return
+        self._answer_seen = self._answer_seen or entry.has_answer
+        for name, value in metrics.items():
+            sums = self._metric_sums.setdefault(name, [0.0, 0.0])
+            sums[0] += 1
+            sums[1] += value
+
+    def task_sizes(self) -> list[int]:
+        """The number of rollouts of each task, masked ones included."""
+        return [len(entries) for entries in self._tasks.values()]
 
     def metrics(self) -> dict[str, float]:
         """The metrics, ``mean/*`` and, when a rollout was masked, ``coverage/*``."""
@@ -323,3 +339,42 @@ class MetricsGroup:
             if rewards:
                 found[task] = rewards
         return found
+
+
+@dataclass
+class FailureCounts:
+    """Failed attempts (rows of ``*_failures.jsonl``): the attempt that stands for each (server
+    or agent, task, rollout) is the last line for it, counted by class and by stage."""
+
+    attempts: int = 0
+    _standing: dict[tuple[Any, ...], tuple[str, str | None]] = field(default_factory=dict)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.attempts += 1
+        server = row.get("_ng_environment_server")
+        key = (
+            server if isinstance(server, str) else agent_label(row),
+            _plain(row.get("_ng_task_index")),
+            _plain(row.get("_ng_rollout_index")),
+        )
+        stage = row.get("_ng_failure_stage")
+        self._standing[key] = (
+            str(row.get(FAILURE_CLASS)),
+            stage if isinstance(stage, str) else None,
+        )
+
+    def as_dict(self) -> dict[str, Any] | None:
+        if not self.attempts:
+            return None
+        classes = Counter(kind for kind, _ in self._standing.values())
+        stages = Counter(stage for _, stage in self._standing.values() if stage is not None)
+        return {
+            "attempts": self.attempts,
+            "rollouts": len(self._standing),
+            "by_class": dict(classes.most_common()),
+            "by_stage": dict(stages.most_common()),
+        }
+
+
+def _plain(value: Any) -> Hashable:
+    return value if isinstance(value, str | int | float | None) else repr(value)
