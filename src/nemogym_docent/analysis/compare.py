@@ -23,7 +23,7 @@ from nemogym_docent.analysis.metrics import (
     number_of,
     rollout_index,
 )
-from nemogym_docent.selection import task_key
+from nemogym_docent.analysis.selection import task_key
 
 PASS_THRESHOLD: Final = 0.5
 STAT_SUFFIXES: Final = ("/std_dev_across_runs", "/std_err_across_runs")
