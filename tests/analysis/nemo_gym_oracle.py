@@ -8,6 +8,7 @@ pass@k on 0/1 values is counted over every k-subset of a task's rollouts (the es
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from collections import Counter
 from typing import Any
@@ -20,7 +21,7 @@ def _label(row: dict[str, Any]) -> str:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and value == value else None
+    return float(value) if isinstance(value, int | float) and not math.isnan(value) else None
 
 
 def expected_metrics(rows: list[dict[str, Any]], answer_key: str = "extracted_answer") -> dict:
@@ -77,7 +78,7 @@ def _agent_metrics(rows: list[dict[str, Any]], answer_key: str) -> dict[str, flo
         if key.startswith("_") or key == "mask_sample":
             continue
         values = [row[key] for row in measured if key in row]
-        numbers = [float(v) for v in values if isinstance(v, int | float) and v == v]
+        numbers = [float(v) for v in values if isinstance(v, int | float) and not math.isnan(v)]
         if numbers:
             out[f"mean/{key}"] = statistics.fmean(numbers)
     masked = len(rows) - len(measured)

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from nemogym_docent.cli.options import (
+    AnswerKey,
     Conversion,
     Inputs,
     Quiet,
@@ -216,15 +217,23 @@ def summary(
         ),
     ] = "text",
     where: Where = None,
+    answer_key: AnswerKey = None,
     quiet: Quiet = False,
 ) -> None:
-    """Summarize rollouts per file and per agent: tasks, rewards, pass@k, metrics, refusals.
+    """Summarize rollouts per file, per agent and in total: tasks, rewards, NeMo Gym's metrics
+    (pass@k, pass@1[avg-of-k], majority@k, coverage), ng_perf, failed attempts, refusals.
 
-    Reads each input once, holding a few numbers per task, never the rollouts.
+    Reads each input once, holding a few numbers per rollout.
     """
     from nemogym_docent.cli.summary import run_summary  # noqa: PLC0415 (loads the converter)
 
-    run_summary(inputs, output_format=output_format, where=where or [], quiet=quiet)
+    run_summary(
+        inputs,
+        output_format=output_format,
+        where=where or [],
+        answer_key=answer_key,
+        quiet=quiet,
+    )
 
 
 @app.command(
