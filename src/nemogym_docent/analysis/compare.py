@@ -10,8 +10,9 @@ changes, then the task.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
 from nemogym_docent.analysis.metrics import (
@@ -24,6 +25,8 @@ from nemogym_docent.analysis.metrics import (
     rollout_index,
 )
 from nemogym_docent.analysis.selection import task_key
+from nemogym_docent.jsonl.discovery import discover, read_lines
+from nemogym_docent.jsonl.parsing import parse_line, split_lines
 
 PASS_THRESHOLD: Final = 0.5
 STAT_SUFFIXES: Final = ("/std_dev_across_runs", "/std_err_across_runs")
@@ -334,3 +337,45 @@ def compare_rollouts(
             if isinstance(rollout, Mapping):
                 side.add(rollout)
     return compare_sides(*sides)
+
+
+def _quiet(_text: str) -> None:
+    pass
+
+
+def _ignore(_size: int) -> None:
+    pass
+
+
+def read_side(
+    path: str | Path, *, answer_key: str | None = None, note: Callable[[str], None] = _quiet
+) -> RunSide:
+    """One side of a comparison from an export file, or a folder holding one, read through the
+    one reader; lines that are not JSON objects are left out. ``InputError`` when unreadable."""
+    found = discover([str(path)], skip_unreadable=False)
+    for text in found.notes:
+        note(text)
+    side = RunSide(answer_key)
+    for source in found.sources:
+        for raw in split_lines(read_lines(source, count_bytes=_ignore, note=note)):
+            try:
+                record = parse_line(raw)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(record, Mapping):
+                side.add(record)
+    return side
+
+
+def compare_exports(
+    baseline: str | Path,
+    candidate: str | Path,
+    *,
+    answer_key: str | None = None,
+    note: Callable[[str], None] = _quiet,
+) -> Comparison:
+    """Compare two exports (files, or folders holding one export each)."""
+    return compare_sides(
+        read_side(baseline, answer_key=answer_key, note=note),
+        read_side(candidate, answer_key=answer_key, note=note),
+    )

@@ -238,6 +238,49 @@ def summary(
 
 @app.command(
     epilog=examples(
+        "nemogym-docent compare runs/baseline/ runs/candidate/",
+        "nemogym-docent compare base.jsonl cand.jsonl --format json --fail-on-regression",
+    )
+)
+def compare(
+    baseline: Annotated[str, typer.Argument(help="The baseline export (a file, or a folder).")],
+    candidate: Annotated[str, typer.Argument(help="The candidate export (a file, or a folder).")],
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            callback=choice("text", "json"),
+            help="text (tables) or json (gym eval compare's field names, for scripts).",
+        ),
+    ] = "text",
+    fail_on_regression: Annotated[
+        bool,
+        typer.Option("--fail-on-regression", help="Exit 1 when any task regressed (for CI)."),
+    ] = False,
+    answer_key: AnswerKey = None,
+    quiet: Quiet = False,
+) -> None:
+    """Compare two runs agent by agent: NeMo Gym's metrics on both sides, and the tasks that
+    flipped (gym eval compare's rules), regressions first.
+
+    Exit code 0; with --fail-on-regression, 1 when a task regressed; 2: usage or input error.
+    """
+    from nemogym_docent.cli.compare import run_compare  # noqa: PLC0415
+
+    run_compare(
+        baseline,
+        candidate,
+        output_format=output_format,
+        answer_key=answer_key,
+        fail_on_regression=fail_on_regression,
+        quiet=quiet,
+    )
+
+
+@app.command(
+    epilog=examples(
         "nemogym-docent schema > rollout.schema.json",
         "nemogym-docent schema items --path",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Container
 from typing import Any
 
 import orjson
@@ -139,13 +140,13 @@ def _sparkline(histogram: list[dict[str, Any]]) -> str:
     )
 
 
-def highest_k(metrics: dict[str, float], pattern: str) -> str | None:
-    """The name of ``pattern`` (with ``{k}``) at the largest k the metrics hold, if any."""
+def highest_k(names: Container[str], pattern: str) -> str | None:
+    """The name of ``pattern`` (with ``{k}``) at the largest k among ``names``, if any."""
     k = 1
-    while pattern.format(k=k + 1) in metrics:
+    while pattern.format(k=k + 1) in names:
         k += 1
     name = pattern.format(k=k)
-    return name if name in metrics else None
+    return name if name in names else None
 
 
 def metrics_table(title: str, metrics: dict[str, float]) -> Table:
