@@ -30,7 +30,7 @@ from nemogym_docent.analysis.metrics import (
 from nemogym_docent.analysis.where import Where, matches_all
 from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
 from nemogym_docent.errors import ConversionError
-from nemogym_docent.jsonl.discovery import discover, read_lines
+from nemogym_docent.jsonl.discovery import Source, discover, read_lines
 from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
 
 HISTOGRAM_VALUES: Final = 512
@@ -257,20 +257,32 @@ class ExportSummary:
 def summarize_jsonl_files(
     paths: Iterable[str | Path],
     *,
+    conditions: tuple[Where, ...] = (),
     answer_key: str | None = None,
-    where: tuple[Where, ...] = (),
-    note: Callable[[str], None] = lambda _text: None,
 ) -> ExportSummary:
-    """Summarize exports (files, or folders holding them) through the one reader: compressed
-    files are read decompressed, side files in folders skipped. ``InputError`` for a path that
-    cannot be read; ``note`` hears what was skipped."""
+    """Summarize JSONL exports (files, folders, globs; plain, ``.gz`` or ``.zst``), one line at a
+    time, read as every command reads them (side files in folders left out). ``answer_key``
+    names the answer field of ``majority@k``.
+
+    An input that cannot be found or read raises ``ConversionError`` (an ``InputError``).
+    """
     found = discover([str(path) for path in paths], skip_unreadable=False)
-    for text in found.notes:
-        note(text)
+    return summarize_sources(found.sources, conditions=conditions, answer_key=answer_key)
+
+
+def summarize_sources(
+    sources: Iterable[Source],
+    *,
+    conditions: tuple[Where, ...] = (),
+    answer_key: str | None = None,
+    note: Callable[[str], None] = lambda _: None,
+) -> ExportSummary:
+    """Summarize found inputs; ``note`` hears when a name and its content disagree about
+    compression."""
     summary = ExportSummary(answer_key)
-    for source in found.sources:
-        for raw in split_lines(read_lines(source, count_bytes=_ignore, note=note)):
-            summary.add_line(source.name, raw, conditions=where)
+    for source in sources:
+        for raw in split_lines(read_lines(source, count_bytes=lambda _: None, note=note)):
+            summary.add_line(source.name, raw, conditions=conditions)
     return summary
 
 
@@ -282,7 +294,3 @@ def summarize_rollouts(
     for rollout in rollouts:
         summary.add(name, rollout, refusal=strict_refusal(rollout))
     return summary
-
-
-def _ignore(_size: int) -> None:
-    pass

@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nemogym_docent.analysis.summary import ExportSummary, summarize_jsonl_files
+from nemogym_docent.analysis.summary import ExportSummary, summarize_sources
 from nemogym_docent.analysis.where import WhereError, compile_conditions
 from nemogym_docent.cli.reporting import fail, say
-from nemogym_docent.jsonl.discovery import InputError
+from nemogym_docent.jsonl.discovery import InputError, discover
 
 REFUSALS_SHOWN = 10
 _BARS = " ▁▂▃▄▅▆▇█"
@@ -36,8 +36,14 @@ def run_summary(
     except WhereError as exc:
         fail(f"--where: {exc}")
     try:
-        summary = summarize_jsonl_files(
-            inputs, answer_key=answer_key, where=conditions, note=_ignore if quiet else say
+        found = discover(inputs, skip_unreadable=False)
+    except InputError as exc:
+        fail(str(exc), hints=[exc.hint] if exc.hint else [])
+    if not quiet:
+        say(*found.notes)
+    try:
+        summary = summarize_sources(
+            found.sources, conditions=conditions, answer_key=answer_key, note=say
         )
     except InputError as exc:
         fail(str(exc), hints=[exc.hint] if exc.hint else [])
@@ -46,10 +52,6 @@ def run_summary(
         sys.stdout.buffer.write(b"\n")
         return
     print_summary(summary, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
-
-
-def _ignore(_text: str) -> None:
-    pass
 
 
 def print_summary(summary: ExportSummary, console: Console) -> None:
