@@ -202,6 +202,11 @@ def task_id_of(rollout: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def joined_task(rollout: Mapping[str, Any], join: JoinKey) -> str | None:
+    """The task a rollout is joined by: its ``_ng_task_id``, or its task key."""
+    return task_id_of(rollout) if join == TASK_ID else task_key(rollout)
+
+
 @dataclass(frozen=True)
 class _Measured:
     task_id: str | None
@@ -289,6 +294,12 @@ class Comparison:
     def regressed(self) -> bool:
         """Whether any task regressed, for any agent."""
         return any(agent.flips.regressions for agent in self.agents)
+
+    def flipped(self) -> dict[tuple[str, str], TaskFlip]:
+        """Every flip, by (agent, task)."""
+        return {
+            (agent.agent, flip.task): flip for agent in self.agents for flip in agent.flips.flips
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -218,31 +218,52 @@ def summary(
         "nemogym-docent compare base.jsonl cand.jsonl --format json --fail-on-regression",
     )
 )
+@grouped
 def compare(
     baseline: Annotated[str, typer.Argument(help="The baseline export (a file, or a folder).")],
     candidate: Annotated[str, typer.Argument(help="The candidate export (a file, or a folder).")],
+    *,
     output_format: SummaryFormat = "text",
     fail_on_regression: Annotated[
         bool,
         typer.Option("--fail-on-regression", help="Exit 1 when any task regressed (for CI)."),
     ] = False,
     answer_key: AnswerKey = None,
-    quiet: Quiet = False,
+    upload: Annotated[
+        bool,
+        typer.Option(
+            "--upload",
+            help="Send both sides of every flipped task to one Docent collection (the upload "
+            "options say where), marked with their side and flip, and print links to them.",
+        ),
+    ] = False,
+    sending: Sending,
+    conversion: Conversion,
 ) -> None:
     """Compare two runs agent by agent: NeMo Gym's metrics on both sides, and the tasks that
     flipped (gym eval compare's rules), regressions first.
 
-    Exit code 0; with --fail-on-regression, 1 when a task regressed; 2: usage or input error.
+    Exit code 0; with --fail-on-regression, 1 when a task regressed; 2: usage, input or server
+    error.
     """
     from nemogym_docent.cli.compare import run_compare  # noqa: PLC0415
+    from nemogym_docent.cli.reporting import fail  # noqa: PLC0415
+    from nemogym_docent.cli.upload import UploadOptions  # noqa: PLC0415
 
+    if not upload and (sending.collection_id or sending.collection_name or sending.dry_run):
+        fail("--collection-id, --collection-name and --dry-run go with --upload")
     run_compare(
         baseline,
         candidate,
         output_format=output_format,
         answer_key=answer_key,
         fail_on_regression=fail_on_regression,
-        quiet=quiet,
+        quiet=conversion.quiet,
+        upload=(
+            UploadOptions([baseline, candidate], sending, conversion, Selecting())
+            if upload
+            else None
+        ),
     )
 
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 import orjson
+import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from nemogym_docent.analysis.compare import Comparison, compare_exports
+from nemogym_docent.analysis.selection import Selection
 from nemogym_docent.cli.reporting import ExitCode, fail, say
 from nemogym_docent.cli.summary import highest_k
-from nemogym_docent.jsonl.discovery import InputError
+from nemogym_docent.cli.upload import UploadOptions, run_upload
+from nemogym_docent.engine.comparing import CompareStage, Side
+from nemogym_docent.jsonl.discovery import InputError, discover
+from nemogym_docent.upload.links import compare_views
 
 FLIPS_SHOWN = 20
 
@@ -27,8 +32,10 @@ def run_compare(
     answer_key: str | None,
     fail_on_regression: bool,
     quiet: bool,
-) -> Comparison:
-    """Compare, print the comparison, and return it (exits 1 on a regression when asked)."""
+    upload: UploadOptions | None = None,
+) -> None:
+    """Compare and print the comparison; with ``upload``, send both sides of every flipped task
+    to one collection and print links to them. Exits 1 on a regression when asked."""
     try:
         comparison = compare_exports(
             baseline, candidate, answer_key=answer_key, note=_ignore if quiet else say
@@ -41,10 +48,33 @@ def run_compare(
     else:
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
         print_comparison(comparison, console)
+    if upload is not None:
+        _upload_flips(comparison, baseline, candidate, upload)
     if fail_on_regression and comparison.regressed:
         say("error: a task regressed (--fail-on-regression)")
         raise SystemExit(ExitCode.INVALID)
-    return comparison
+
+
+def _upload_flips(
+    comparison: Comparison, baseline: str, candidate: str, options: UploadOptions
+) -> None:
+    """Send the runs of the flipped tasks of both sides, each marked with its side and flip."""
+    if not comparison.flipped():
+        say("no task flipped: nothing to upload")
+        return
+    sides: dict[str, Side] = {}
+    try:
+        for path, side in ((baseline, "baseline"), (candidate, "candidate")):
+            for source in discover([path], skip_unreadable=False).sources:
+                sides[source.name] = cast("Side", side)
+    except InputError as exc:
+        fail(str(exc), hints=[exc.hint] if exc.hint else [])
+    stage = CompareStage(Selection(), comparison=comparison, sides=sides)
+    try:
+        run_upload(options, stage=stage, views=compare_views())
+    except typer.Exit as done:
+        if done.exit_code:
+            raise
 
 
 def _ignore(_text: str) -> None:
