@@ -1,0 +1,1 @@
+"""Rollout -> AgentRun: the mapping of one validated rollout."""
