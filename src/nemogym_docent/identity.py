@@ -7,6 +7,7 @@ failures reader share one reading. The rules are NeMo Gym's (spec: nemogym-0.7.m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -47,6 +48,16 @@ def result_type(row: Mapping[str, Any]) -> str:
     if isinstance(row.get("usersim_result"), Mapping):
         return NEMO_USER_SIM
     return ""
+
+
+def is_environment_result(row: Mapping[str, Any]) -> bool:
+    """Whether a row is an environment result of another shape than a rollout's
+    (environment-result.schema.json): no request, no response, and a result type that is not
+    one of the rollout types."""
+    if "responses_create_params" in row or "response" in row:
+        return False
+    kind = result_type(row)
+    return bool(kind) and kind not in ROLLOUT_TYPES
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,30 @@ def _hashable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | None) else repr(value)
 
 
+def index_text(index: Any) -> str:
+    """An index (or task) as a run's name shows it: ``?`` when absent, a string as it is, any
+    other value as its JSON text."""
+    if index is None:
+        return "?"
+    if isinstance(index, str):
+        return index
+    if type(index) is int:
+        return str(index)
+    return json.dumps(index, sort_keys=True)
+
+
+def run_name(identity: Identity, label: str) -> str:
+    """A run's name by NeMo Gym's identity: ``{label}/task/{task}/rollout/{rollout}``, then
+    ``/attempt/{n}`` for attempt n, then ``@{server}`` when the label is not the server."""
+    name = f"{label}/task/{index_text(identity.task)}/rollout/{index_text(identity.rollout_index)}"
+    if identity.attempt_index:
+        name += f"/attempt/{identity.attempt_index}"
+    server = identity.environment_server
+    if server is not None and server != label:
+        name += f"@{server}"
+    return name
+
+
 def task_id_text(value: Any) -> str | None:
     """``_ng_task_id`` (``{taskset, task_id}``) as one string, or None when it is not one."""
     if not isinstance(value, Mapping):
@@ -173,6 +208,7 @@ class FailedAttempt:
     http_status: int | None = None
     failure_type: str | None = None
     judge_error: str | None = None
+    response_body: Any = None
 
     def as_metadata(self, attempts: int | None = None) -> dict[str, Any]:
         """The failure as a run's metadata shows it (``metadata.nemogym.failure``)."""
@@ -183,6 +219,7 @@ class FailedAttempt:
             ("http_status", self.http_status),
             ("type", self.failure_type),
             ("judge_error", self.judge_error),
+            ("response_body", self.response_body),
         ):
             if value is not None:
                 shown[key] = value
@@ -224,6 +261,7 @@ def read_failed_attempt(row: Mapping[str, Any]) -> FailedAttempt | None:
         http_status=_integer(row.get("_ng_failure_http_status")),
         failure_type=_text(row.get("_ng_failure_type")),
         judge_error=_text(row.get("_ng_failure_judge_error")),
+        response_body=row.get("_ng_failure_response_body"),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from parity import SPEC_EXAMPLES
 
-from nemogym_docent.mapping.identity import (
+from nemogym_docent.identity import (
     FailedAttempt,
     Verdict,
     is_final,

@@ -1,1 +1,0 @@
-"""Rollout -> AgentRun: the mapping of one validated rollout."""
