@@ -28,6 +28,12 @@ from docent.data_models.chat import (
 )
 from docent.data_models.transcript import Transcript, TranscriptGroup
 
+from nemogym_docent.identity import (
+    NEMO_USER_SIM,
+    read_identity,
+    result_type,
+    run_name,
+)
 from nemogym_docent.json_paths import JsonPath
 from nemogym_docent.mapping.cleaning import drop_empty_values
 from nemogym_docent.mapping.context import MappingContext
@@ -35,12 +41,6 @@ from nemogym_docent.mapping.full.conversation import exchange_transcript
 from nemogym_docent.mapping.full.nemogym_fields import (
     finish_full_metadata,
     take_nemogym_fields,
-)
-from nemogym_docent.identity import (
-    NEMO_USER_SIM,
-    read_identity,
-    result_type,
-    run_name,
 )
 from nemogym_docent.mapping.losses import LossKind
 from nemogym_docent.mapping.transcript import parse_arguments
@@ -78,8 +78,7 @@ def build_environment_run(
         context.record(
             "_ng_result_type",
             LossKind.UNKNOWN_RESULT_TYPE,
-            f"result type {kind!r} is not known: what is recognisable converts, the rest"
-            " stays raw",
+            f"result type {kind!r} is not known: what is recognisable converts, the rest stays raw",
         )
     main = _main_transcript(model, fields, label, context)
     if not main.messages:
@@ -97,7 +96,7 @@ def build_environment_run(
         invocations = _invocation_transcripts(fields, context)
         transcripts.extend(invocations[0])
         groups.extend(invocations[1])
-        nemogym.update(take_nemogym_fields(fields))
+        nemogym.update(take_nemogym_fields(fields, identity))
         for key in _MOVED_IN_FULL:
             if key in fields:
                 nemogym[key] = fields.pop(key)
@@ -203,9 +202,11 @@ def _assistant(message: ConversationMessage, text: str) -> AssistantMessage:
         content = [ContentReasoning(reasoning=reasoning)]
         if text:
             content.append(ContentText(text=text))
-    calls = [
-        call for entry in message.tool_calls or [] if (call := _tool_call(entry)) is not None
-    ] if isinstance(message.tool_calls, list) else []
+    calls = (
+        [call for entry in message.tool_calls or [] if (call := _tool_call(entry)) is not None]
+        if isinstance(message.tool_calls, list)
+        else []
+    )
     return AssistantMessage(content=content, tool_calls=calls or None)
 
 
@@ -221,7 +222,9 @@ def _tool_call(entry: Any) -> ToolCall | None:
     raw = function.get("arguments", {})
     arguments, problem = parse_arguments(raw) if isinstance(raw, str | Mapping) else ({}, None)
     call = ToolCall(
-        id=call_id if isinstance(call_id, str) else "", function=name, arguments=arguments,
+        id=call_id if isinstance(call_id, str) else "",
+        function=name,
+        arguments=arguments,
         type="function",
     )
     if problem is not None:

@@ -16,11 +16,6 @@ from docent.data_models.agent_run import AgentRun
 from docent.data_models.transcript import Transcript
 from pydantic import ValidationError
 
-from nemogym_docent.json_paths import JsonPath
-from nemogym_docent.mapping.agent_run import build_agent_run
-from nemogym_docent.mapping.cleaning import drop_empty_values
-from nemogym_docent.mapping.context import MappingContext
-from nemogym_docent.mapping.full.nemogym_fields import MASKED_REWARD, take_nemogym_fields
 from nemogym_docent.identity import (
     FAILURE_KEYS,
     FailedAttempt,
@@ -30,6 +25,11 @@ from nemogym_docent.identity import (
     read_verdict,
     run_name,
 )
+from nemogym_docent.json_paths import JsonPath
+from nemogym_docent.mapping.agent_run import build_agent_run, flat_output
+from nemogym_docent.mapping.cleaning import drop_empty_values
+from nemogym_docent.mapping.context import MappingContext
+from nemogym_docent.mapping.full.nemogym_fields import MASKED_REWARD, take_nemogym_fields
 from nemogym_docent.mapping.losses import LossKind
 from nemogym_docent.mapping.transcript import TranscriptBuilder
 from nemogym_docent.models import FailedAttemptRow, NemoGymRollout
@@ -85,9 +85,7 @@ def _partial_run(
     partial = given(model.ng_failure_partial_response)
     source: dict[str, Any] = {"schema": FAILURE_SCHEMA}
     if partial is not None:
-        output = partial.output
-        if output and isinstance(output[0], list):
-            output = output[-1]
+        output = flat_output(partial.output, context)
         builder.add_items(output, origin="output", json_path=JsonPath(PARTIAL_RESPONSE, "output"))
         fields = partial.model_extra or {}
         source.update(
@@ -95,7 +93,7 @@ def _partial_run(
             response_model=fields.get("model"),
             response_created_at=fields.get("created_at"),
             output_item_count=len(output),
-            response={key: value for key, value in fields.items()},
+            response=dict(fields),
         )
     transcript_metadata: dict[str, Any] = {"source": drop_empty_values(source)}
     if builder.details:
@@ -104,7 +102,7 @@ def _partial_run(
     nemogym = {key.removeprefix("_ng_"): row.get(key) for key in _IDENTITY_KEYS}
     fields = {key: value for key, value in rest.items() if key not in _IDENTITY_KEYS}
     if context.full:
-        nemogym.update(take_nemogym_fields(fields))
+        nemogym.update(take_nemogym_fields(fields, read_identity(row)))
     metadata = drop_empty_values(
         {
             "nemogym": nemogym,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from nemogym_docent.identity import VERDICT_KEYS, Identity, read_verdict
 from nemogym_docent.mapping.full.scores import REWARD, rollout_scores
-from nemogym_docent.identity import VERDICT_KEYS, read_identity, read_verdict
 
 STAMPS: Final = {
     "_ng_environment_server": "environment_server",
@@ -27,11 +27,11 @@ PERF: Final = "ng_perf"
 MASKED_REWARD: Final = "masked_reward"
 
 
-def take_nemogym_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """What ``metadata.nemogym`` gains from a row's top-level ``fields``, taken out of them."""
+def take_nemogym_fields(fields: dict[str, Any], identity: Identity) -> dict[str, Any]:
+    """What ``metadata.nemogym`` gains from a row's top-level ``fields`` (the row's
+    ``identity`` gives its canonical rollout id), taken out of them."""
     gained: dict[str, Any] = {}
     stamped = any(key in fields for key in (*STAMPS, ROLLOUT_ID))
-    identity = read_identity(fields)
     for key, name in STAMPS.items():
         if key in fields:
             gained[name] = fields.pop(key)
@@ -45,7 +45,7 @@ def take_nemogym_fields(fields: dict[str, Any]) -> dict[str, Any]:
         gained["verdict"] = verdict.as_metadata()
     capture = fields.get(CAPTURE)
     if isinstance(capture, dict):
-        gained["capture"] = {key: capture[key] for key in _CAPTURE_SHOWN if key in capture}
+        gained[CAPTURE] = {key: capture[key] for key in _CAPTURE_SHOWN if key in capture}
         rest = {key: value for key, value in capture.items() if key not in _CAPTURE_SHOWN}
         if rest:
             fields[CAPTURE] = rest

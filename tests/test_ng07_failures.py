@@ -30,8 +30,10 @@ def failure(run: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("detail", ["docent", "full"])
 def test_one_run_per_standing_attempt(failures: Path, detail: str) -> None:
-    runs = [comparable(run) for run in convert_nemogym_failures_file_to_agent_runs(
-        failures, detail=detail)]
+    runs = [
+        comparable(run)
+        for run in convert_nemogym_failures_file_to_agent_runs(failures, detail=detail)
+    ]
     assert [run["name"] for run in runs] == [
         "dates_repair_agent_environment_server/task/codex_tasks:train:hello-py/rollout/0/attempt/2",
         "dates_repair_agent/task/5/rollout/0@dates_repair_agent_environment_server",

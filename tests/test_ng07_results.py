@@ -168,8 +168,13 @@ def test_full_detail_scores_ng_perf_and_keeps_the_stamps_in_nemogym_metadata() -
 def test_full_detail_keeps_commentary_messages_apart_and_marks_the_final_answer() -> None:
     row = example("legacy_agent.json")
     docent = lenient(row)
-    assert [m["role"] for m in messages(docent)] == ["system", "user", "assistant", "tool",
-                                                     "assistant"]
+    assert [m["role"] for m in messages(docent)] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
     run = full(row)
     assistants = [m for m in messages(run) if m["role"] == "assistant"]
     assert [(text(m), m["metadata"]) for m in assistants] == [
@@ -222,9 +227,7 @@ def test_a_nemo_user_sim_result_is_one_run_with_the_policy_conversation() -> Non
         convert_nemogym_rollout_to_agent_run(row)
     assert validate_nemogym_rollout(row, strict=False) == []
     run = lenient(row)
-    assert run["name"] == (
-        "nemo_user_sim_environment/task/nemo_user_sim:example:eggs-1/rollout/0"
-    )
+    assert run["name"] == ("nemo_user_sim_environment/task/nemo_user_sim:example:eggs-1/rollout/0")
     assert [(m["role"], text(m)) for m in messages(run)] == [
         ("user", "How long should I boil an egg for a soft yolk?"),
         ("assistant", "About six minutes in boiling water, then cool it in cold water."),
@@ -306,32 +309,84 @@ def test_a_result_type_nobody_knows_converts_what_it_recognises() -> None:
 
 
 EVERY_NEW_ITEM: list[dict[str, Any]] = [
-    {"type": "additional_tools", "role": "developer", "tools": [{"type": "function", "name": "grep"}]},
+    {
+        "type": "additional_tools",
+        "role": "developer",
+        "tools": [{"type": "function", "name": "grep"}],
+    },
     {"role": "user", "content": "Find the bug.", "phase": None},
     {"type": "compaction_trigger"},
 ]
 EVERY_NEW_OUTPUT: list[dict[str, Any]] = [
-    {"type": "message", "role": "assistant", "phase": "commentary",
-     "content": [{"type": "output_text", "text": "Looking."}]},
-    {"type": "tool_search_call", "id": "ts_1", "call_id": "call_s", "execution": "client",
-     "status": "completed", "arguments": {"query": "grep"}},
-    {"type": "tool_search_output", "id": "tso_1", "call_id": "call_s", "execution": "client",
-     "status": "completed", "tools": [{"type": "function", "name": "grep"}]},
-    {"type": "function_call", "call_id": "call_g", "name": "grep", "namespace": "search",
-     "arguments": "{\"pattern\": \"bug\"}"},
-    {"type": "function_call_output", "id": "fco_1", "status": "completed", "call_id": "call_g",
-     "output": "a.py:3: bug", "created_by": "tool"},
-    {"type": "shell_call", "id": "sc_1", "call_id": "call_x", "status": "completed",
-     "action": {"commands": ["false", "sleep 9"], "timeout_ms": 100}},
-    {"type": "shell_call_output", "id": "sco_1", "call_id": "call_x", "status": "completed",
-     "output": [{"stdout": "", "stderr": "boom", "outcome": {"type": "exit", "exit_code": 1}},
-                {"stdout": "", "stderr": "", "outcome": {"type": "timeout"}}]},
-    {"type": "apply_patch_call", "id": "ap_1", "call_id": "call_p", "status": "completed",
-     "operation": {"type": "delete_file", "path": "old.py"}},
+    {
+        "type": "message",
+        "role": "assistant",
+        "phase": "commentary",
+        "content": [{"type": "output_text", "text": "Looking."}],
+    },
+    {
+        "type": "tool_search_call",
+        "id": "ts_1",
+        "call_id": "call_s",
+        "execution": "client",
+        "status": "completed",
+        "arguments": {"query": "grep"},
+    },
+    {
+        "type": "tool_search_output",
+        "id": "tso_1",
+        "call_id": "call_s",
+        "execution": "client",
+        "status": "completed",
+        "tools": [{"type": "function", "name": "grep"}],
+    },
+    {
+        "type": "function_call",
+        "call_id": "call_g",
+        "name": "grep",
+        "namespace": "search",
+        "arguments": '{"pattern": "bug"}',
+    },
+    {
+        "type": "function_call_output",
+        "id": "fco_1",
+        "status": "completed",
+        "call_id": "call_g",
+        "output": "a.py:3: bug",
+        "created_by": "tool",
+    },
+    {
+        "type": "shell_call",
+        "id": "sc_1",
+        "call_id": "call_x",
+        "status": "completed",
+        "action": {"commands": ["false", "sleep 9"], "timeout_ms": 100},
+    },
+    {
+        "type": "shell_call_output",
+        "id": "sco_1",
+        "call_id": "call_x",
+        "status": "completed",
+        "output": [
+            {"stdout": "", "stderr": "boom", "outcome": {"type": "exit", "exit_code": 1}},
+            {"stdout": "", "stderr": "", "outcome": {"type": "timeout"}},
+        ],
+    },
+    {
+        "type": "apply_patch_call",
+        "id": "ap_1",
+        "call_id": "call_p",
+        "status": "completed",
+        "operation": {"type": "delete_file", "path": "old.py"},
+    },
     {"type": "apply_patch_call_output", "id": "apo_1", "call_id": "call_p", "status": "failed"},
     {"type": "compaction", "id": "cmp_1", "encrypted_content": "opaque"},
-    {"type": "message", "role": "assistant", "phase": "final_answer",
-     "content": [{"type": "output_text", "text": "Fixed."}]},
+    {
+        "type": "message",
+        "role": "assistant",
+        "phase": "final_answer",
+        "content": [{"type": "output_text", "text": "Fixed."}],
+    },
 ]
 
 
@@ -367,9 +422,15 @@ def test_a_row_holding_every_new_item_type_converts_leniently() -> None:
         kinds = {kind for _, kind in losses(run)}
         assert {"call_reshaped", "compaction", "context_item"} <= kinds
         systems = [text(m) for m in messages(run) if m["role"] == "system"]
-        assert systems == ["[additional tools: grep]"]
+        assert systems == [
+            "[additional tools: grep]",
+            "[compaction trigger]",
+            "[compaction: the conversation so far, encrypted]",
+        ]
         details = run["transcripts"][0]["metadata"]["message_details"]
-        grep = [item for d in details for item in d["source_items"] if item.get("tool_name") == "grep"]
+        grep = [
+            item for d in details for item in d["source_items"] if item.get("tool_name") == "grep"
+        ]
         assert grep[0]["namespace"] == "search"
 
 
