@@ -11,6 +11,7 @@ import typer
 
 from nemogym_docent.cli.options import (
     Conversion,
+    Failures,
     Inputs,
     Quiet,
     Selecting,
@@ -125,6 +126,7 @@ def validate(
         bool,
         typer.Option("--allow-empty", help="Exit 0 for an input without records (default: 1)."),
     ] = False,
+    failures: Failures = False,
     workers: Workers = 1,
     quiet: Quiet = False,
     where: Where = None,
@@ -142,6 +144,7 @@ def validate(
         max_errors=max_errors,
         lenient=lenient,
         allow_empty=allow_empty,
+        failures=failures,
         workers=workers,
         quiet=quiet,
         where=where,
@@ -216,6 +219,7 @@ def summary(
         ),
     ] = "text",
     where: Where = None,
+    failures: Failures = False,
     quiet: Quiet = False,
 ) -> None:
     """Summarize rollouts per file and per agent: tasks, rewards, pass@k, metrics, refusals.
@@ -224,7 +228,9 @@ def summary(
     """
     from nemogym_docent.cli.summary import run_summary  # noqa: PLC0415 (loads the converter)
 
-    run_summary(inputs, output_format=output_format, where=where or [], quiet=quiet)
+    run_summary(
+        inputs, output_format=output_format, where=where or [], failures=failures, quiet=quiet
+    )
 
 
 @app.command(

@@ -54,6 +54,14 @@ Lenient = Annotated[
         "each approximation in the run's metadata (conversion.losses).",
     ),
 ]
+Failures = Annotated[
+    bool,
+    typer.Option(
+        "--failures",
+        help="Also read the *_failures.jsonl files found in folders (a failures file named on "
+        "its own is always read): with --lenient, one run per standing failed attempt.",
+    ),
+]
 DetailLevel = Annotated[
     Literal["docent", "full"],
     typer.Option(
@@ -125,6 +133,7 @@ class Conversion:
     errors: ErrorsPath = None
     lenient: Lenient = False
     detail: DetailLevel = "docent"
+    failures: Failures = False
     workers: Workers = 1
     quiet: Quiet = False
 

@@ -21,14 +21,16 @@ REFUSALS_SHOWN = 10
 _BARS = " ▁▂▃▄▅▆▇█"
 
 
-def run_summary(inputs: list[str], *, output_format: str, where: list[str], quiet: bool) -> None:
+def run_summary(
+    inputs: list[str], *, output_format: str, where: list[str], failures: bool, quiet: bool
+) -> None:
     """Read every input once and print the summary (tables or JSON) on stdout."""
     try:
         conditions = compile_conditions(where)
     except WhereError as exc:
         fail(f"--where: {exc}")
     try:
-        found = discover(inputs, skip_unreadable=False)
+        found = discover(inputs, skip_unreadable=False, failures=failures)
     except InputError as exc:
         fail(str(exc), hints=[exc.hint] if exc.hint else [])
     if not quiet:
@@ -37,8 +39,9 @@ def run_summary(inputs: list[str], *, output_format: str, where: list[str], quie
     try:
         for source in found.sources:
             lines = read_lines(source, count_bytes=_ignore, note=say)
-            for raw in split_lines(lines):
-                summary.add_line(source.name, raw, conditions=conditions)
+            for number, raw in enumerate(split_lines(lines), start=1):
+                if source.standing is None or number in source.standing:
+                    summary.add_line(source.name, raw, conditions=conditions)
     except InputError as exc:
         fail(str(exc), hints=[exc.hint] if exc.hint else [])
     if output_format == "json":
