@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,12 @@ def test_a_key_failing_five_times_is_one_run_with_five_attempts(tmp_path: Path) 
 
 
 def test_one_failed_attempt_converts_on_its_own(failures: Path) -> None:
-    first = json.loads(failures.read_text("utf-8").splitlines()[0])
-    run = convert_nemogym_failed_attempt_to_agent_run(first)
+    rows = [json.loads(line) for line in failures.read_text("utf-8").splitlines()]
+    for row in rows:
+        before = copy.deepcopy(row)
+        convert_nemogym_failed_attempt_to_agent_run(row, detail="full")
+        assert row == before
+    run = convert_nemogym_failed_attempt_to_agent_run(rows[0])
     assert run.metadata["nemogym"]["failure"]["class"] == "agent_request_failed"
     assert "attempts" not in run.metadata["nemogym"]["failure"]
     assert run.metadata["conversion"]["mode"] == "lenient"

@@ -54,7 +54,7 @@ CONVERSATION = "conversation_messages"
 INVOCATIONS = "invocations"
 POLICY_ROLE = "assistant"
 _IDENTITY_KEYS = ("_ng_task_index", "_ng_rollout_index", "agent_ref")
-_MOVED_IN_FULL = ("verification",)
+VERIFICATION = "verification"
 _OUTCOME = "simulation_outcome"
 
 
@@ -97,11 +97,11 @@ def build_environment_run(
         transcripts.extend(invocations[0])
         groups.extend(invocations[1])
         nemogym.update(take_nemogym_fields(fields, identity))
-        for key in _MOVED_IN_FULL:
-            if key in fields:
-                nemogym[key] = fields.pop(key)
+        if VERIFICATION in fields:
+            nemogym[VERIFICATION] = fields.pop(VERIFICATION)
         usersim = fields.get(USERSIM)
         if isinstance(usersim, dict) and _OUTCOME in usersim:
+            fields[USERSIM] = usersim = dict(usersim)  # the row itself stays as it was
             nemogym[_OUTCOME] = usersim.pop(_OUTCOME)
         scores = finish_full_metadata(row.get("reward"), fields, nemogym)
     else:

@@ -150,7 +150,9 @@ def _shell_output(output: Any) -> str:
             lines.append(_text(entry))
             continue
         lines.extend(
-            text for key in ("stdout", "stderr") if isinstance(text := entry.get(key), str) and text
+            text.rstrip("\n")
+            for key in ("stdout", "stderr")
+            if isinstance(text := entry.get(key), str) and text
         )
         outcome = entry.get("outcome")
         if isinstance(outcome, Mapping) and outcome.get("type") == "timeout":
