@@ -52,8 +52,8 @@ HEALTH_VERDICTS = "rollout_verdicts.jsonl"
 """The file NeMo Gym writes into every run directory: one health verdict per rollout."""
 
 
-class InputError(Exception):
-    """An input that cannot be found or read (exit code 2), and what to do about it."""
+class InputError(ConversionError):
+    """An input that cannot be found or read as a whole (exit code 2), and what to do about it."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

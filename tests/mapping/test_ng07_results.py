@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from parity import CORPUS, SPEC_EXAMPLES, assert_parity, comparable
+from parity import SPEC_EXAMPLES, assert_parity, comparable, zero_point_seven_corpus_files
 
 from nemogym_docent import (
     ConversionError,
@@ -62,15 +62,6 @@ def text(message: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     return "".join(part.get("text", "") for part in content if part["type"] == "text")
-
-
-def zero_point_seven_corpus_files() -> list[Path]:
-    readme = CORPUS / "README.md"
-    if not readme.is_file():
-        return []
-    listed = readme.read_text("utf-8").split("NeMo Gym 0.7.0", 1)[-1]
-    names = [line.strip()[3:-1] for line in listed.splitlines() if line.startswith("- `")]
-    return [CORPUS / name for name in names]
 
 
 @pytest.mark.parametrize("name", RESULT_EXAMPLES)

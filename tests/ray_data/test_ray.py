@@ -26,9 +26,13 @@ ray = pytest.importorskip("ray", reason="needs the ray extra (make test-ray)")
 psutil = pytest.importorskip("psutil")
 pafs = pytest.importorskip("pyarrow.fs")
 
-from fake_docent import API_KEY, COLLECTION, FakeDocent  # noqa: E402
+from fake_docent import (  # noqa: E402
+    API_KEY,
+    COLLECTION,
+    FakeDocent,
+    without_ids,
+)
 from pytest_httpserver import HTTPServer  # noqa: E402
-from test_upload import without_ids  # noqa: E402
 from werkzeug import Request  # noqa: E402
 
 from nemogym_docent import (  # noqa: E402

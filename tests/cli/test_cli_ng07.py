@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import run_cli
-from parity import SPEC_EXAMPLES
-from test_ng07_results import zero_point_seven_corpus_files
+from parity import SPEC_EXAMPLES, zero_point_seven_corpus_files
 
 NG07 = SPEC_EXAMPLES / "ng07"
 
