@@ -197,6 +197,8 @@ def test_public_names_stay_importable() -> None:
         "RolloutCheck",
         "Verdict",
         "check_nemogym_rollout",
+        "compare_exports",
+        "compare_rollouts",
         "convert_nemogym_failed_attempt_to_agent_run",
         "convert_nemogym_failures_file_to_agent_runs",
         "convert_nemogym_jsonl_file_to_agent_runs",
@@ -204,6 +206,8 @@ def test_public_names_stay_importable() -> None:
         "convert_nemogym_rollout_to_agent_run",
         "iter_nemogym_failures_file_to_agent_runs",
         "iter_nemogym_jsonl_file_to_agent_runs",
+        "summarize_jsonl_files",
+        "summarize_rollouts",
         "validate_nemogym_rollout",
     }
     for name in nemogym_docent.__all__:

@@ -18,6 +18,7 @@ from nemogym_docent.engine.following import FollowedInput, StopOnInterrupt
 from nemogym_docent.engine.line_tasks import LineResult, LineTask
 from nemogym_docent.engine.selecting import SelectionStage
 from nemogym_docent.upload.keys import get_upload_key
+from nemogym_docent.upload.links import View, link_lines, upload_views
 
 if TYPE_CHECKING:
     from docent.data_models.agent_run import AgentRun
@@ -64,8 +65,14 @@ class _Batch:
     last: str = ""
 
 
-def run_upload(options: UploadOptions) -> None:
-    """Connect (unless a dry run), then convert and send batch by batch; exits."""
+def run_upload(
+    options: UploadOptions,
+    *,
+    stage: SelectionStage | None = None,
+    views: list[View] | None = None,
+) -> None:
+    """Connect (unless a dry run), then convert and send batch by batch; exits. A command of its
+    own may choose the lines and mark the runs (``stage``), and name views to link to."""
     sending = options.sending
     if sending.collection_id is not None and sending.collection_name is not None:
         fail("give one of --collection-id and --collection-name, not both")
@@ -79,7 +86,7 @@ def run_upload(options: UploadOptions) -> None:
             "--follow sends rollouts as they arrive: it takes --where, not --sample, "
             "--per-task, --contrast, --group-by, --from-agent-runs or --workers"
         )
-    stage = selection_stage(options.selecting)
+    stage = stage if stage is not None else selection_stage(options.selecting)
     uploader = None if options.sending.dry_run else _connect(options)
     upload = _Upload(uploader, options)
     task = LineTask(
@@ -129,6 +136,11 @@ def run_upload(options: UploadOptions) -> None:
     if uploader is not None and upload.collection_id is not None:
         typer.echo(uploader.collection_url(upload.collection_id))
         _show_a_task(stage)
+        collection_id = upload.collection_id
+        if views is None and stage is not None and stage.reads_twice:
+            views = upload_views(contrast=stage.selection.contrast)
+        for line in link_lines(views or [], lambda f, n: uploader.save_filter(collection_id, f, n)):
+            typer.echo(line)
     raise typer.Exit(int(ExitCode.OK))
 
 
