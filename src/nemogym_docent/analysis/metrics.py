@@ -330,16 +330,6 @@ class MetricsGroup:
         """``perf_summary`` of the group's ``ng_perf`` values, masked rollouts included."""
         return perf_summary(self._perfs)
 
-    def task_rewards(self) -> dict[Hashable, list[float]]:
-        """Each task's measured rewards in rollout order (tasks without one are left out)."""
-        found = {}
-        for task, rollouts in self._tasks.items():
-            kept = sorted((r for r in rollouts if not r.masked), key=lambda r: r.order)
-            rewards = [r.reward for r in kept if r.reward is not None]
-            if rewards:
-                found[task] = rewards
-        return found
-
 
 @dataclass
 class FailureCounts:
