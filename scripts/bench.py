@@ -35,8 +35,8 @@ from docent.sdk.integrations import nemogym as docent_nemogym
 from docent.sdk.integrations.util import ConversionError as DocentConversionError
 
 import nemogym_docent
-from nemogym_docent.cleaning import drop_empty_values
-from nemogym_docent.json_lines import parse_line
+from nemogym_docent.jsonl.parsing import parse_line
+from nemogym_docent.mapping.cleaning import drop_empty_values
 from nemogym_docent.models import StrictRollout
 
 REPO = Path(__file__).resolve().parents[1]

@@ -26,8 +26,8 @@ from docent.data_models.agent_run import AgentRun
 from parity import EXAMPLES, comparable
 
 import nemogym_docent
-from nemogym_docent.cli import pipeline
-from nemogym_docent.packaged_schemas import schema_names, schema_path
+from nemogym_docent.jsonl import chunks
+from nemogym_docent.validation.schemas import schema_names, schema_path
 
 
 def library_lines(records: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -201,7 +201,7 @@ def test_convert_without_skip_invalid_writes_the_failure_to_the_errors_file(tmp_
 def test_convert_workers_give_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "CHUNK_LINES", 3)  # many chunks from a small input
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 3)  # many chunks from a small input
     records = [*valid_rollouts(20), without_agent_ref(), *valid_rollouts(5, agent="b")]
     path = write_export(tmp_path / "export.jsonl.gz", records)
     outputs = []
@@ -401,7 +401,7 @@ def test_validate_max_errors_stops_early(tmp_path: Path) -> None:
 
 
 def test_validate_workers_and_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "CHUNK_LINES", 2)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 2)
     data = gzip.compress(jsonl([*valid_rollouts(5), without_agent_ref(), *valid_rollouts(3)]))
     one = run_cli(["validate", "-", "--workers", "1"], stdin=data)
     two = run_cli(["validate", "-", "--workers", "2"], stdin=data)
@@ -445,10 +445,10 @@ def test_convert_agrees_with_the_library_on_the_corpus(corpus_dir: Path, lenient
         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
             try:
                 record = json.loads(line)
-                run = nemogym_docent.converter.convert_nemogym_rollout_to_agent_run(
+                run = nemogym_docent.convert.convert_nemogym_rollout_to_agent_run(
                     record,
                     strict=not lenient,
-                    origin=nemogym_docent.converter.RecordOrigin(path.stem, number),
+                    origin=nemogym_docent.convert.RecordOrigin(path.stem, number),
                 )
             except (json.JSONDecodeError, nemogym_docent.ConversionError):
                 continue

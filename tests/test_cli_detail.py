@@ -13,7 +13,7 @@ from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config
 from pytest_httpserver import HTTPServer
 
 import nemogym_docent
-from nemogym_docent.upload_keys import upload_key
+from nemogym_docent.upload.keys import upload_key
 
 
 def judged(index: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from cli_helpers import output_lines, run_cli, write_export
 from fake_docent import COLLECTION, FakeDocent
 from test_upload import urls, without_ids
 
-from nemogym_docent.selection import task_key
+from nemogym_docent.analysis.selection import task_key
 
 
 def _groups(seed: int, tasks: int = 8, per_task: int = 4) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from cli_helpers import (
 from parity import EXAMPLES, comparable
 
 import nemogym_docent
-from nemogym_docent.packaged_schemas import schema_path
+from nemogym_docent.validation.schemas import schema_path
 
 COMMANDS = {"console script": [str(SCRIPT)], "python -m": [sys.executable, "-m", "nemogym_docent"]}
 
@@ -103,7 +103,7 @@ def _loaded(imports: str, *modules: str) -> list[str]:
 
 
 def test_importing_the_package_loads_neither_the_cli_nor_the_docent_client() -> None:
-    client = ("docent.sdk.client", "nemogym_docent.cli.docent_upload")
+    client = ("docent.sdk.client", "nemogym_docent.upload.client")
     assert _loaded("nemogym_docent, nemogym_docent.cli", *client) == []
     assert _loaded("nemogym_docent", "nemogym_docent.cli") == []
 

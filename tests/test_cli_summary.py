@@ -9,7 +9,7 @@ import pytest
 from builders import rollout
 from cli_helpers import orphan_output, run_cli, without_agent_ref, write_export
 
-from nemogym_docent.rollout_summary import summarize_jsonl_files
+from nemogym_docent.analysis.summary import summarize_jsonl_files
 
 
 def _export(tmp_path: Path) -> Path:

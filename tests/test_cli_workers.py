@@ -22,11 +22,12 @@ from cli_helpers import (
     without_agent_ref,
 )
 
-from nemogym_docent.cli import pipeline
-from nemogym_docent.cli.inputs import Source, read_blocks
 from nemogym_docent.cli.reporting import RunStats
+from nemogym_docent.engine import pool
+from nemogym_docent.jsonl import chunks
+from nemogym_docent.jsonl.discovery import Source, read_blocks
 
-CUTS = [(1, 1), (7, 2), (300, 3), (pipeline.CHUNK_BYTES, pipeline.CHUNK_LINES)]
+CUTS = [(1, 1), (7, 2), (300, 3), (chunks.CHUNK_BYTES, chunks.CHUNK_LINES)]
 """(CHUNK_BYTES, CHUNK_LINES): reads of one byte put a cut between every ``\\r`` and ``\\n``."""
 
 
@@ -72,8 +73,8 @@ def test_lines_are_numbered_as_text_mode_numbers_them_however_the_input_is_cut(
     expected = [2, 7, 10, 12]  # without agent_ref twice, the array, the truncated line
     seen = []
     for chunk_bytes, chunk_lines in CUTS:
-        monkeypatch.setattr(pipeline, "CHUNK_BYTES", chunk_bytes)
-        monkeypatch.setattr(pipeline, "CHUNK_LINES", chunk_lines)
+        monkeypatch.setattr(chunks, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(chunks, "CHUNK_LINES", chunk_lines)
         for workers in ("1", "2"):
             errors = tmp_path / "errors.jsonl"
             args = ["--skip-invalid", "--errors", str(errors), "-o", str(tmp_path / "out.jsonl")]
@@ -95,7 +96,7 @@ def test_a_record_longer_than_a_chunk_is_read_whole(
 ) -> None:
     path = tmp_path / "export.jsonl"
     path.write_bytes(jsonl(valid_rollouts(5)))
-    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 16)
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 16)
     outputs = {run_cli(["convert", str(path), "--workers", w]).stdout for w in ("1", "2")}
     (output,) = outputs
     assert len(output.splitlines()) == 5
@@ -128,8 +129,8 @@ def test_two_workers_write_the_same_output_to_a_file_a_pipe_and_leave_no_tempora
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
-    monkeypatch.setattr(pipeline, "CHUNK_LINES", 40)
-    monkeypatch.setattr(pipeline, "SHARD_BYTES", 1)  # every block of output through a file
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 40)
+    monkeypatch.setattr(pool, "SHARD_BYTES", 1)  # every block of output through a file
     common = ["convert", str(export), "--skip-invalid"]
     one = run_cli([*common, "-o", str(tmp_path / "one.jsonl")])
     two = run_cli([*common, "--workers", "2", "-o", str(tmp_path / "two.jsonl")])
@@ -172,8 +173,8 @@ def test_output_takes_the_pipe_when_no_temporary_file_can_be_made(
 ) -> None:
     export = tmp_path / "export.jsonl"
     export.write_bytes(jsonl(valid_rollouts(120)))
-    monkeypatch.setattr(pipeline, "CHUNK_LINES", 25)
-    monkeypatch.setattr(pipeline, "SHARD_BYTES", 1)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 25)
+    monkeypatch.setattr(pool, "SHARD_BYTES", 1)
     one = run_cli(["convert", str(export)])
 
     def refuse(*_args: object, **_kwargs: object) -> None:
@@ -211,9 +212,9 @@ def test_a_line_far_longer_than_a_block_is_one_block(
     long = json.dumps({"text": "x" * 200_000}).encode()
     path = tmp_path / "long.jsonl"
     path.write_bytes(b"{}\n" + long + b"\n" + long)
-    monkeypatch.setattr(pipeline, "CHUNK_BYTES", 1000)
-    chunks = list(pipeline.read_chunks([Source(path.name, path)]))
-    assert [(chunk.block.first, chunk.block.data) for chunk in chunks if chunk.block] == [
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 1000)
+    found = list(chunks.read_chunks([Source(path.name, path)]))
+    assert [(chunk.block.first, chunk.block.data) for chunk in found if chunk.block] == [
         (1, b"{}\n"),
         (2, long + b"\n"),
         (3, long),

@@ -25,10 +25,10 @@ from nemogym_docent import (
         ({}, "no messages"),
         ({"json_path": "response.output[2].call_id"}, "response.output[2].call_id: no messages"),
         ({"file": "a.jsonl"}, "a.jsonl: no messages"),
-        ({"file": "a.jsonl", "line": 7}, "a.jsonl: line 7: no messages"),
+        ({"file": "a.jsonl", "line": 7}, "a.jsonl:7: no messages"),
         (
             {"file": Path("dir/a.jsonl"), "line": 7, "json_path": "agent_ref.name"},
-            "dir/a.jsonl: line 7: agent_ref.name: no messages",
+            "dir/a.jsonl:7: agent_ref.name: no messages",
         ),
     ],
     ids=["message", "path", "file", "file-line", "file-line-path"],
@@ -50,7 +50,7 @@ def test_at_returns_a_located_copy() -> None:
         "is required",
     )
     assert (error.file, error.line) == (None, None)
-    assert str(located) == "runs.jsonl: line 4: response.output: is required"
+    assert str(located) == "runs.jsonl:4: response.output: is required"
 
 
 def write_lines(tmp_path: Path, *lines: str) -> Path:
@@ -68,15 +68,14 @@ def file_error(path: Path) -> ConversionError:
 def test_error_in_a_file_names_file_line_and_path(tmp_path: Path) -> None:
     path = write_lines(tmp_path, json.dumps(rollout()), json.dumps(rollout(_ng_task_index=2.0)))
     error = file_error(path)
-    assert str(error) == f"{path}: line 2: _ng_task_index: expected integer, got number"
+    assert str(error) == f"{path}:2: _ng_task_index: expected integer, got number"
 
 
 def test_invalid_json_names_file_line_and_column(tmp_path: Path) -> None:
     path = write_lines(tmp_path, json.dumps(rollout()), "", "{'reward': 1}")
     error = file_error(path)
     assert str(error) == (
-        f"{path}: line 3: invalid JSON (Expecting property name enclosed in double quotes, "
-        "column 2)"
+        f"{path}:3: invalid JSON (Expecting property name enclosed in double quotes, column 2)"
     )
 
 

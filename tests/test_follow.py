@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from builders import rollout
 
-from nemogym_docent import follow
-from nemogym_docent.follow import Follower
+from nemogym_docent.jsonl import follow
+from nemogym_docent.jsonl.follow import Follower
 
 
 def _lines(count: int) -> list[bytes]:

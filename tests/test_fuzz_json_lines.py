@@ -145,7 +145,7 @@ def test_any_bytes_convert_as_docent_does_or_fail_at_a_line(jsonl_path: Path, da
 def assert_located(exc: ConversionError, path: Path) -> None:
     assert exc.file == str(path)
     assert exc.line is not None
-    assert str(exc).startswith(f"{path}: line {exc.line}: ")
+    assert str(exc).startswith(f"{path}:{exc.line}: ")
 
 
 @settings(max_examples=examples(100))

@@ -18,7 +18,7 @@ from nemogym_docent import (
     convert_nemogym_jsonl_file_to_agent_runs,
     iter_nemogym_jsonl_file_to_agent_runs,
 )
-from nemogym_docent.json_lines import iter_json_lines
+from nemogym_docent.jsonl.parsing import iter_json_lines
 
 
 def read(data: bytes, tmp_path: Path) -> list[tuple[int, Any]]:
@@ -174,7 +174,7 @@ def test_rollout_fault_names_file_line_and_json_path(tmp_path: Path) -> None:
         convert_nemogym_jsonl_file_to_agent_runs(str(path))
     error = raised.value
     assert (error.file, error.line, error.json_path) == (str(path), 3, "_ng_rollout_index")
-    assert str(error) == f"{path}: line 3: _ng_rollout_index: expected integer, got string"
+    assert str(error) == f"{path}:3: _ng_rollout_index: expected integer, got string"
     assert isinstance(error.__cause__, ConversionError)
     assert (error.__cause__.file, error.__cause__.line) == (None, None)
     with pytest.raises(DocentConversionError, match="line 3"):

@@ -12,7 +12,7 @@ from cli_helpers import jsonl, run_cli, without_agent_ref
 from parity import EXAMPLES, FIXTURES, corpus_files
 
 from nemogym_docent import ConversionError, RecordOrigin, convert_nemogym_jsonl_line
-from nemogym_docent.json_lines import split_lines
+from nemogym_docent.jsonl.parsing import split_lines
 
 FILES = [EXAMPLES, *sorted(FIXTURES.glob("*.jsonl")), *corpus_files()]
 

@@ -13,7 +13,8 @@ from parity import comparable, corpus_files, jsonl_records
 
 import nemogym_docent
 from nemogym_docent import ConversionError
-from nemogym_docent.converter import RecordOrigin, convert_nemogym_rollout_to_agent_run
+from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
+from nemogym_docent.options import RecordOrigin
 
 PNG = b"\x89PNG\r\n\x1a\n fake image bytes"
 PNG_URI = "data:image/png;base64," + base64.b64encode(PNG).decode()

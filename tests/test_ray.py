@@ -36,13 +36,14 @@ from nemogym_docent import (  # noqa: E402
     RecordOrigin,
     convert_nemogym_jsonl_line,
 )
+from nemogym_docent.options import ConversionOptions  # noqa: E402
 from nemogym_docent.ray import (  # noqa: E402
     COLUMNS,
     DocentDatasink,
     read_nemogym_rollouts,
     write_agent_runs,
 )
-from nemogym_docent.upload_keys import upload_key  # noqa: E402
+from nemogym_docent.upload.keys import upload_key  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -279,7 +280,7 @@ def test_full_detail_reaches_every_line_and_its_key(tmp_path: Path) -> None:
     write_agent_runs(dataset, str(tmp_path / "out"))
     assert written(tmp_path / "out") == expected
     keys = [row["upload_key"] for row in dataset.take_all()]
-    assert keys == [upload_key(line, detail="full") for line in lines]
+    assert keys == [upload_key(line, ConversionOptions(detail="full")) for line in lines]
 
 
 def test_a_cut_off_zstandard_export_fails_as_the_command_line_does(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from parity import EXAMPLES, FIXTURES, corpus_files, jsonl_records
 from strategies import Mutation, examples, mutations, one_value_nulled
 
 from nemogym_docent import validate_nemogym_rollout
-from nemogym_docent.refusal_explanation import explain_refusal, refs_to_models, trusted_models
+from nemogym_docent.validation.refusal import explain_refusal, refs_to_models, trusted_models
 
 
 def assert_same_explanation(row: Any) -> None:

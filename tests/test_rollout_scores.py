@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nemogym_docent.rollout_scores import rollout_scores
+from nemogym_docent.mapping.full.scores import rollout_scores
 
 
 def test_top_level_numbers_and_booleans_become_scores_in_record_order() -> None:

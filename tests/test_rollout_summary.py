@@ -10,13 +10,13 @@ from typing import Any
 from builders import call_output, rollout
 from parity import docent_converts
 
-from nemogym_docent.json_lines import BLANK, parse_line
-from nemogym_docent.rollout_summary import (
+from nemogym_docent.analysis.summary import (
     HISTOGRAM_VALUES,
     RewardHistogram,
     rollout_metrics,
     summarize_jsonl_files,
 )
+from nemogym_docent.jsonl.parsing import BLANK, parse_line
 
 
 def _export(path: Path, records: list[Any], extra_lines: tuple[str, ...] = ()) -> Path:

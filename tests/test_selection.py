@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from builders import rollout
 
-from nemogym_docent.json_lines import iter_json_lines
-from nemogym_docent.selection import (
+from nemogym_docent.analysis.selection import (
     Selection,
     TaskGroup,
     collect_line_task_rewards,
@@ -24,7 +23,8 @@ from nemogym_docent.selection import (
     select_rollouts,
     task_key,
 )
-from nemogym_docent.where import WhereError
+from nemogym_docent.analysis.where import WhereError
+from nemogym_docent.jsonl.parsing import iter_json_lines
 
 
 def _group(task: int, rewards: list[Any], agent: str = "agent") -> list[dict[str, Any]]:

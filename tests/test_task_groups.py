@@ -5,8 +5,8 @@ from __future__ import annotations
 from builders import rollout
 
 from nemogym_docent import convert_nemogym_rollout_to_agent_run
-from nemogym_docent.selection import Selection, collect_task_rewards, task_key
-from nemogym_docent.task_groups import add_task_group, task_dql
+from nemogym_docent.analysis.selection import Selection, collect_task_rewards, task_key
+from nemogym_docent.analysis.task_groups import add_task_group, task_dql
 
 
 def test_runs_of_a_task_share_its_key_size_and_reward_spread() -> None:

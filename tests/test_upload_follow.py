@@ -20,7 +20,7 @@ from cli_helpers import run_cli
 from fake_docent import COLLECTION, FakeDocent
 from test_upload import urls
 
-from nemogym_docent.upload_keys import upload_key
+from nemogym_docent.upload.keys import upload_key
 
 WAIT_SECONDS = 60
 

@@ -17,7 +17,8 @@ from cli_helpers import jsonl, output_lines, run_cli, valid_rollouts, write_expo
 from fake_docent import COLLECTION, FakeDocent
 from test_upload import urls, without_ids
 
-from nemogym_docent.upload_keys import agent_run_upload_key, upload_key
+from nemogym_docent.options import ConversionOptions
+from nemogym_docent.upload.keys import agent_run_upload_key, upload_key
 
 
 def upload(docent: FakeDocent, *args: str) -> Any:
@@ -54,11 +55,11 @@ def test_the_key_is_a_digest_of_the_trimmed_line_and_the_options() -> None:
     assert len(key) == 64
     assert int(key, 16) >= 0
     assert upload_key(b"  " + line.rstrip(b"\n") + b"\r\n") == key
-    assert upload_key(line, strict=True, detail="docent") == key
+    assert upload_key(line, ConversionOptions(strict=True, detail="docent")) == key
     others = {
-        upload_key(line, strict=False),
-        upload_key(line, detail="full"),
-        upload_key(line, strict=False, detail="full"),
+        upload_key(line, ConversionOptions(strict=False)),
+        upload_key(line, ConversionOptions(detail="full")),
+        upload_key(line, ConversionOptions(strict=False, detail="full")),
         agent_run_upload_key(line),
         upload_key(jsonl(valid_rollouts(2)[1:])),
     }
@@ -209,6 +210,8 @@ def test_the_key_is_the_one_field_upload_adds(docent: FakeDocent, tmp_path: Path
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(2))
     assert upload(docent, str(export), "--lenient").exit_code == 0
     lines = export.read_bytes().splitlines()
-    assert docent.upload_keys() == [upload_key(line, strict=False) for line in lines]
+    assert docent.upload_keys() == [
+        upload_key(line, ConversionOptions(strict=False)) for line in lines
+    ]
     stored = [json.loads(json.dumps(run)) for run in docent.runs]
     assert [without_ids(run) for run in stored] == expected_runs(export)

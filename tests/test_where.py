@@ -12,7 +12,7 @@ from builders import rollout
 from hypothesis import given, settings
 from strategies import examples, json_objects
 
-from nemogym_docent.where import WhereError, compile_conditions, compile_where, matches_all
+from nemogym_docent.analysis.where import WhereError, compile_conditions, compile_where, matches_all
 
 MATH = rollout(
     reward=0.5,

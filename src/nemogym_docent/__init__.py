@@ -12,32 +12,30 @@ TYPE_CHECKING = False  # as typing's, without importing typing before the CLI ha
 if TYPE_CHECKING:
     from typing import Any
 
-    from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
-    from nemogym_docent.converter import (
-        Detail,
-        RecordOrigin,
+    from nemogym_docent.check import RolloutCheck, Verdict, check_nemogym_rollout
+    from nemogym_docent.convert import (
         convert_nemogym_jsonl_file_to_agent_runs,
+        convert_nemogym_jsonl_line,
         convert_nemogym_rollout_to_agent_run,
         iter_nemogym_jsonl_file_to_agent_runs,
     )
-    from nemogym_docent.errors import ConversionError
-    from nemogym_docent.issues import Issue
-    from nemogym_docent.rollout_check import RolloutCheck, Verdict, check_nemogym_rollout
-    from nemogym_docent.schema_validation import validate_nemogym_rollout
+    from nemogym_docent.errors import ConversionError, Issue
+    from nemogym_docent.options import Detail, RecordOrigin
+    from nemogym_docent.validation.validator import validate_nemogym_rollout
 
 _LAZY = {
     "ConversionError": "nemogym_docent.errors",
-    "Issue": "nemogym_docent.issues",
-    "convert_nemogym_jsonl_line": "nemogym_docent.agent_run_lines",
-    "convert_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
-    "convert_nemogym_rollout_to_agent_run": "nemogym_docent.converter",
-    "iter_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.converter",
-    "RolloutCheck": "nemogym_docent.rollout_check",
-    "Verdict": "nemogym_docent.rollout_check",
-    "check_nemogym_rollout": "nemogym_docent.rollout_check",
-    "RecordOrigin": "nemogym_docent.converter",
-    "Detail": "nemogym_docent.converter",
-    "validate_nemogym_rollout": "nemogym_docent.schema_validation",
+    "Issue": "nemogym_docent.errors",
+    "convert_nemogym_jsonl_line": "nemogym_docent.convert",
+    "convert_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.convert",
+    "convert_nemogym_rollout_to_agent_run": "nemogym_docent.convert",
+    "iter_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.convert",
+    "RolloutCheck": "nemogym_docent.check",
+    "Verdict": "nemogym_docent.check",
+    "check_nemogym_rollout": "nemogym_docent.check",
+    "RecordOrigin": "nemogym_docent.options",
+    "Detail": "nemogym_docent.options",
+    "validate_nemogym_rollout": "nemogym_docent.validation.validator",
 }
 
 __all__ = [

@@ -1,11 +1,50 @@
-"""The one exception the converters raise."""
+"""The located problem and the one exception the converters raise."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from nemogym_docent.issues import Issue
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A problem at ``json_path`` (``response.output[3].call_id``; empty for the whole record).
+
+    ``loss_kind`` is ``None`` for a refusal and names the approximation (a ``LossKind``) for what
+    the lenient mode converted anyway. ``file`` and ``line`` are set for a record read from a file.
+    """
+
+    json_path: str
+    message: str
+    loss_kind: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    def at(self, file: str | Path | None, line: int | None) -> Issue:
+        """The same issue, located in ``file`` at ``line``."""
+        return dataclasses.replace(self, file=None if file is None else str(file), line=line)
+
+    def as_loss(self) -> dict[str, Any]:
+        """The entry of ``metadata["conversion"]["losses"]`` for an approximation."""
+        return {"json_path": self.json_path, "kind": self.loss_kind, "message": self.message}
+
+    @property
+    def said(self) -> str:
+        """The message as reported: an approximation is prefixed ``lenient: KIND:``."""
+        if self.loss_kind is None:
+            return self.message
+        return f"lenient: {self.loss_kind}: {self.message}"
+
+    def __str__(self) -> str:
+        """``file:line: json.path: message``, the parts that are unknown left out."""
+        where = self.file or ""
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        body = f"{self.json_path}: {self.said}" if self.json_path else self.said
+        return f"{where}: {body}" if where else body
 
 
 class ConversionError(ValueError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 import sys
 
+from nemogym_docent.engine.stopping import STOPPING_SIGNALS, Interrupted
+
 TYPE_CHECKING = False  # as typing's: importing typing would widen the window before main runs
 if TYPE_CHECKING:
     from types import FrameType
@@ -17,19 +19,10 @@ if TYPE_CHECKING:
 
     from nemogym_docent.cli.commands import app
 
-STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _SAID: dict[int, tuple[str, int]] = {
     signal.SIGINT: ("interrupted", 130),
     signal.SIGTERM: ("terminated", 143),
 }
-
-
-class Interrupted(BaseException):
-    """Ctrl-C or SIGTERM; a BaseException so that no handler of errors takes it for one."""
-
-    def __init__(self, signal_number: int = signal.SIGINT) -> None:
-        super().__init__(signal_number)
-        self.signal_number = signal_number
 
 
 def _interrupt(signal_number: int, _frame: FrameType | None) -> None:

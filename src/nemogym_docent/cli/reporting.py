@@ -3,25 +3,24 @@ GitHub annotations, the progress line and the summaries."""
 
 from __future__ import annotations
 
-import functools
-import math
-import operator
 import re
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Literal, NoReturn
 
 import orjson
 import typer
 
-from nemogym_docent.issues import Issue
+from nemogym_docent.engine.stats import RunStats
+from nemogym_docent.errors import Issue
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+    from nemogym_docent.engine.selecting import SelectionStage
 
 OutputFormat = Literal["text", "json", "github"]
 COMMON_ERRORS_SHOWN = 10
@@ -64,23 +63,13 @@ def say(*lines: str) -> None:
 # Issues: one located problem, or (``loss_kind`` set) one approximation of the lenient mode.
 
 
-def issue_text(issue: Issue) -> str:
-    """``file:line: json.path: message`` (parts that are unknown are left out)."""
-    where = issue.file or ""
-    if issue.line is not None:
-        where = f"{where}:{issue.line}"
-    message = _message(issue)
-    body = f"{issue.json_path}: {message}" if issue.json_path else message
-    return f"{where}: {body}" if where else body
-
-
 def issue_json(issue: Issue) -> bytes:
     """One JSON line: file, line, json_path, message (and ``"severity": "warning"`` for a loss)."""
     fields: dict[str, object] = {
         "file": issue.file,
         "line": issue.line,
         "json_path": issue.json_path,
-        "message": _message(issue),
+        "message": issue.said,
     }
     if issue.loss_kind is not None:
         fields["severity"] = "warning"
@@ -95,7 +84,7 @@ def issue_github(issue: Issue) -> str:
     if issue.json_path:
         properties.append(f"title={_escape_property(issue.json_path)}")
     severity = "error" if issue.loss_kind is None else "warning"
-    return f"::{severity} {','.join(properties)}::{_escape_data(_message(issue))}"
+    return f"::{severity} {','.join(properties)}::{_escape_data(issue.said)}"
 
 
 def render_issue(issue: Issue, output_format: OutputFormat) -> str:
@@ -104,19 +93,13 @@ def render_issue(issue: Issue, output_format: OutputFormat) -> str:
         return issue_json(issue).decode()
     if output_format == "github":
         return issue_github(issue) + "\n"
-    return issue_text(issue) + "\n"
+    return f"{issue}\n"
 
 
 def issue_kind(issue: Issue) -> str:
     """The issue with array indices generalised, to count how often each kind occurs."""
     path = _INDEX.sub("[*]", issue.json_path)
     return f"{path}: {issue.message}" if path else issue.message
-
-
-def _message(issue: Issue) -> str:
-    if issue.loss_kind is None:
-        return issue.message
-    return f"lenient: {issue.loss_kind}: {issue.message}"
 
 
 def _escape_data(text: str) -> str:
@@ -195,52 +178,6 @@ def _start_progress(description: str) -> Progress:
 # Summaries
 
 
-@dataclass
-class RunStats:
-    """Counts over what a command read and made."""
-
-    files: int = 0
-    records: int = 0
-    runs: int = 0
-    failed: int = 0
-    messages: int = 0
-    tool_calls: int = 0
-    lenient_only: int = 0
-    losses: Counter[str] = field(default_factory=Counter)
-    rewards: int = 0
-    reward_sum: float = 0.0
-    reward_min: float = math.inf
-    reward_max: float = -math.inf
-
-    def add_run(self, messages: int, tool_calls: int, reward: float | None) -> None:
-        self.add_runs(1, messages, tool_calls, () if reward is None else (reward,))
-
-    def add_runs(
-        self, runs: int, messages: int, tool_calls: int, rewards: tuple[float, ...]
-    ) -> None:
-        """Count consecutive runs at once; ``rewards`` are their numeric rewards, in input order
-        (summed in that order, so the sum is the same however the runs are grouped)."""
-        self.runs += runs
-        self.messages += messages
-        self.tool_calls += tool_calls
-        if rewards:
-            self.rewards += len(rewards)
-            self.reward_sum = functools.reduce(operator.add, rewards, self.reward_sum)
-            self.reward_min = min(self.reward_min, *rewards)
-            self.reward_max = max(self.reward_max, *rewards)
-
-    def count_lenient(self, losses: Iterable[Issue]) -> None:
-        """Count a record that converts only leniently, and its approximations by kind."""
-        self.lenient_only += 1
-        self.losses.update(str(loss.loss_kind) for loss in losses)
-
-    def reward_text(self) -> str:
-        if not self.rewards:
-            return "none numeric"
-        mean = self.reward_sum / self.rewards
-        return f"mean {mean:.3g}, min {self.reward_min:.3g}, max {self.reward_max:.3g}"
-
-
 Rows = list[tuple[str, str]]
 
 
@@ -288,3 +225,11 @@ def print_common_errors(kinds: Counter[str]) -> None:
     common = kinds.most_common(COMMON_ERRORS_SHOWN)
     width = max(len(f"{count:,}") for _, count in common)
     say("most common errors", *(f"  {count:>{width},}  {kind}" for kind, count in common))
+
+
+def selection_rows(stage: SelectionStage | None, stats: RunStats) -> Rows:
+    """The conversion rows, led by how many records were selected when the options select."""
+    rows = conversion_rows(stats)
+    if stage is None or not stage.selection.selects:
+        return rows
+    return [("selected", f"{stats.records:,} of {stage.records_read:,} records"), *rows]

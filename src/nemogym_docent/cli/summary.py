@@ -11,20 +11,17 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from nemogym_docent.cli.inputs import InputError, discover, read_lines
+from nemogym_docent.analysis.summary import ExportSummary
+from nemogym_docent.analysis.where import WhereError, compile_conditions
 from nemogym_docent.cli.reporting import fail, say
-from nemogym_docent.cli.selection_options import SummaryFormat
-from nemogym_docent.json_lines import split_lines
-from nemogym_docent.rollout_summary import ExportSummary
-from nemogym_docent.where import WhereError, compile_conditions
+from nemogym_docent.jsonl.discovery import InputError, discover, read_lines
+from nemogym_docent.jsonl.parsing import split_lines
 
 REFUSALS_SHOWN = 10
 _BARS = " ▁▂▃▄▅▆▇█"
 
 
-def run_summary(
-    inputs: list[str], *, output_format: SummaryFormat, where: list[str], quiet: bool
-) -> None:
+def run_summary(inputs: list[str], *, output_format: str, where: list[str], quiet: bool) -> None:
     """Read every input once and print the summary (tables or JSON) on stdout."""
     try:
         conditions = compile_conditions(where)

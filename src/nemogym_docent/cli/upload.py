@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 
-from nemogym_docent.cli.following import FollowedInput, StopOnInterrupt, parse_duration
-from nemogym_docent.cli.line_tasks import LineResult, LineTask
-from nemogym_docent.cli.pipeline import Session
-from nemogym_docent.cli.reporting import ExitCode, conversion_rows, fail, say
-from nemogym_docent.cli.selecting import SelectionStage, selection_stage
-from nemogym_docent.task_groups import task_dql
-from nemogym_docent.upload_keys import get_upload_key
+from nemogym_docent.analysis.task_groups import task_dql
+from nemogym_docent.cli.options import Conversion, Selecting, Sending, parse_duration
+from nemogym_docent.cli.reporting import ExitCode, fail, say, selection_rows
+from nemogym_docent.cli.session import Session, selection_stage
+from nemogym_docent.engine.following import FollowedInput, StopOnInterrupt
+from nemogym_docent.engine.line_tasks import LineResult, LineTask
+from nemogym_docent.engine.selecting import SelectionStage
+from nemogym_docent.upload.keys import get_upload_key
 
 if TYPE_CHECKING:
     from docent.data_models.agent_run import AgentRun
 
-    from nemogym_docent.cli.docent_upload import DocentUploader
-    from nemogym_docent.converter import Detail
+    from nemogym_docent.upload.client import DocentUploader
 
 BATCH_BYTES = 64 << 20
 T = TypeVar("T")
@@ -33,31 +33,17 @@ class UploadOptions:
     """What the upload command was asked to do."""
 
     inputs: list[str]
-    collection_id: str | None
-    collection_name: str | None
-    api_url: str | None
-    frontend_url: str | None
-    from_agent_runs: bool
-    dry_run: bool
-    skip_invalid: bool
-    errors: Path | None
-    batch_size: int
-    wait: bool
-    timeout: float
-    resume: bool
-    lenient: bool
-    detail: Detail
-    workers: int
-    quiet: bool
-    where: list[str] = field(default_factory=list)
-    sample: int | None = None
-    seed: int = 0
-    per_task: int | None = None
-    contrast: bool = False
-    group_by: str | None = None
+    sending: Sending
+    conversion: Conversion
+    selecting: Selecting
+    from_agent_runs: bool = False
     follow: bool = False
-    """Read on as lines are appended, until Ctrl-C (implies ``resume``)."""
+    """Read on as lines are appended, until Ctrl-C (implies ``--resume``)."""
     flush_every: str = "10s"
+
+    @property
+    def resume(self) -> bool:
+        return self.sending.resume or self.follow
 
 
 @dataclass
@@ -80,34 +66,26 @@ class _Batch:
 
 def run_upload(options: UploadOptions) -> None:
     """Connect (unless a dry run), then convert and send batch by batch; exits."""
+    sending = options.sending
+    if sending.collection_id is not None and sending.collection_name is not None:
+        fail("give one of --collection-id and --collection-name, not both")
+    if sending.collection_id is None and sending.collection_name is None and not sending.dry_run:
+        fail("say where the runs go: --collection-id ID or --collection-name NAME")
     flush_seconds = parse_duration(options.flush_every)
     if options.follow and (
-        options.sample is not None
-        or options.per_task
-        or options.contrast
-        or options.group_by
-        or options.from_agent_runs
-        or options.workers > 1
+        options.selecting.selects or options.from_agent_runs or options.conversion.workers > 1
     ):
         fail(
             "--follow sends rollouts as they arrive: it takes --where, not --sample, "
             "--per-task, --contrast, --group-by, --from-agent-runs or --workers"
         )
-    stage = selection_stage(
-        where=options.where,
-        sample=options.sample,
-        seed=options.seed,
-        per_task=options.per_task,
-        contrast=options.contrast,
-        group_by=options.group_by,
-    )
-    uploader = None if options.dry_run else _connect(options)
+    stage = selection_stage(options.selecting)
+    uploader = None if options.sending.dry_run else _connect(options)
     upload = _Upload(uploader, options)
     task = LineTask(
         "agent_runs" if options.from_agent_runs else "upload",
-        strict=not options.lenient,
-        stop_at_failure=not options.skip_invalid,
-        detail=options.detail,
+        options.conversion.options,
+        stop_at_failure=not options.conversion.skip_invalid,
     )
     with StopOnInterrupt(active=options.follow) as stop:
         followed = (
@@ -123,10 +101,7 @@ def run_upload(options: UploadOptions) -> None:
         with Session(
             task,
             options.inputs,
-            workers=options.workers,
-            quiet=options.quiet,
-            skip_invalid=options.skip_invalid,
-            errors=options.errors,
+            options.conversion,
             progress_label="uploading",
             when_stopped=upload.what_was_sent,
             chunk_source=chunk_source,
@@ -141,15 +116,15 @@ def run_upload(options: UploadOptions) -> None:
             upload.flush()
             if followed is not None:
                 _say_what_was_left(followed)
-            if uploader is not None and options.wait and upload.sent:
+            if uploader is not None and options.sending.wait and upload.sent:
                 job_ids = [job for batch in upload.sent for job in batch.job_ids]
                 upload.call(lambda: uploader.wait(upload.collection_id or "", job_ids))
-            if options.resume and uploader is not None and not options.quiet:
+            if options.resume and uploader is not None and not options.conversion.quiet:
                 say(f"{upload.already:,} runs already in the collection were not sent again")
             verb = "would send" if uploader is None else "sent"
             sent = session.stats.runs - upload.already
             rows = [(verb, f"{sent:,} runs in {upload.batches:,} batch{_es(upload)}")]
-            summary = conversion_rows(session.stats) if stage is None else stage.rows(session.stats)
+            summary = selection_rows(stage, session.stats)
             session.finish("upload", rows + summary)
     if uploader is not None and upload.collection_id is not None:
         typer.echo(uploader.collection_url(upload.collection_id))
@@ -179,7 +154,7 @@ def _followed(
     for path in paths:
         if str(path) == "-" or not (path.is_dir() or path.suffix == ".jsonl"):
             fail(f"{path}: --follow reads *.jsonl files and folders (not compressed files or -)")
-    if not options.quiet:
+    if not options.conversion.quiet:
         say(f"following {', '.join(map(str, paths))}; Ctrl-C sends what is complete and stops")
     return FollowedInput(
         paths,
@@ -206,9 +181,9 @@ class _Upload:
     def __init__(self, uploader: DocentUploader | None, options: UploadOptions) -> None:
         self.uploader = uploader
         self.options = options
-        self.collection_id = options.collection_id
+        self.collection_id = options.sending.collection_id
         # A collection this upload creates holds nothing yet.
-        self.check_collection = uploader is not None and options.collection_name is None
+        self.check_collection = uploader is not None and options.sending.collection_name is None
         self.already = 0
         """Runs not sent because the collection held them (or this upload sent them before)."""
         self._sent_keys: set[str] = set()
@@ -229,7 +204,7 @@ class _Upload:
         batch.size += result.size
         batch.first = batch.first or f"{file}:{result.line}"
         batch.last = f"{file}:{result.line}"
-        if len(batch.runs) >= self.options.batch_size or batch.size >= BATCH_BYTES:
+        if len(batch.runs) >= self.options.sending.batch_size or batch.size >= BATCH_BYTES:
             self.flush()
 
     def flush(self) -> None:
@@ -254,7 +229,7 @@ class _Upload:
         collection_id = self.collection_id or ""
         if not self.options.resume:
             if self.check_collection:
-                from nemogym_docent.cli.docent_upload import (  # noqa: PLC0415
+                from nemogym_docent.upload.client import (  # noqa: PLC0415
                     ServerError,
                     ServerTimeout,
                 )
@@ -286,7 +261,7 @@ class _Upload:
         return missing
 
     def _create_collection(self, uploader: DocentUploader) -> str:
-        name = str(self.options.collection_name)
+        name = str(self.options.sending.collection_name)
         self.collection_id = self.call(lambda: uploader.create_collection(name))
         url = uploader.collection_url(self.collection_id)
         say(f"created collection {self.collection_id} ({name}): {url}")
@@ -294,7 +269,7 @@ class _Upload:
 
     def call(self, action: Callable[[], T]) -> T:
         """Run a server call; on failure say what was already sent, then exit."""
-        from nemogym_docent.cli.docent_upload import ServerError, ServerTimeout  # noqa: PLC0415
+        from nemogym_docent.upload.client import ServerError, ServerTimeout  # noqa: PLC0415
 
         try:
             return action()
@@ -320,14 +295,14 @@ class _Upload:
 
 
 def _connect(options: UploadOptions) -> DocentUploader:
-    from nemogym_docent.cli.docent_upload import DocentUploader, ServerError  # noqa: PLC0415
+    from nemogym_docent.upload.client import DocentUploader, ServerError  # noqa: PLC0415
 
     try:
         return DocentUploader(
-            api_url=options.api_url,
-            frontend_url=options.frontend_url,
-            timeout=options.timeout,
-            quiet=options.quiet,
+            api_url=options.sending.api_url,
+            frontend_url=options.sending.frontend_url,
+            timeout=options.sending.timeout,
+            quiet=options.conversion.quiet,
         )
     except ServerError as exc:
         fail(str(exc))

@@ -17,9 +17,9 @@ from docent.data_models.util import clone_agent_run_with_random_ids
 from ray.data.block import Block, BlockAccessor
 from ray.data.datasource import Datasink, WriteResult
 
-from nemogym_docent.cli.docent_upload import DocentUploader
 from nemogym_docent.errors import ConversionError
-from nemogym_docent.upload_keys import agent_run_upload_key, set_upload_key
+from nemogym_docent.upload.client import DocentUploader
+from nemogym_docent.upload.keys import agent_run_upload_key, set_upload_key
 
 
 @dataclass

@@ -17,24 +17,24 @@ from typing import Any
 import pyarrow.fs as pafs
 import ray.data
 
-from nemogym_docent.agent_run_lines import convert_nemogym_jsonl_line
-from nemogym_docent.cli.inputs import (
+from nemogym_docent.convert import convert_jsonl_line
+from nemogym_docent.errors import ConversionError
+from nemogym_docent.jsonl.discovery import (
     STDIN,
     InputError,
     Source,
     discover,
     sidecar_reason,
 )
-from nemogym_docent.converter import Detail, RecordOrigin
-from nemogym_docent.errors import ConversionError
-from nemogym_docent.export_files import (
+from nemogym_docent.jsonl.files import (
     EXPORT_SUFFIXES,
     describe_read_error,
     export_stem,
     read_export_lines,
 )
-from nemogym_docent.json_lines import split_lines
-from nemogym_docent.upload_keys import upload_key
+from nemogym_docent.jsonl.parsing import split_lines
+from nemogym_docent.options import ConversionOptions, Detail, RecordOrigin
+from nemogym_docent.upload.keys import upload_key
 
 COLUMNS = ("file", "line", "agent_run", "error", "json_path", "upload_key")
 """A row's columns: where the record is (``file`` as the command line names it, ``line`` from 1),
@@ -76,7 +76,7 @@ def read_nemogym_rollouts(
     dataset = ray.data.from_items(items, override_num_blocks=len(items))
     if preserve_order:
         dataset.context.execution_options.preserve_order = True
-    convert = _FileConverter(strict=strict, detail=detail, filesystem=filesystem)
+    convert = _FileConverter(ConversionOptions(strict=strict, detail=detail), filesystem)
     return dataset.flat_map(convert)
 
 
@@ -144,9 +144,8 @@ def _remote(uri: str, filesystem: pafs.FileSystem | None) -> list[RolloutFile]:
 class _FileConverter:
     """Turns one file's row into a row per non-blank line (runs in Ray's workers)."""
 
-    def __init__(self, *, strict: bool, detail: Detail, filesystem: pafs.FileSystem | None) -> None:
-        self.strict = strict
-        self.detail = detail
+    def __init__(self, options: ConversionOptions, filesystem: pafs.FileSystem | None) -> None:
+        self.options = options
         self.filesystem = filesystem
 
     def __call__(self, item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -160,17 +159,12 @@ class _FileConverter:
     def _row(self, file: RolloutFile, number: int, raw: bytes) -> dict[str, Any]:
         row = {"file": file.name, "line": number, "agent_run": b"", "error": "", "json_path": ""}
         try:
-            output = convert_nemogym_jsonl_line(
-                raw,
-                strict=self.strict,
-                detail=self.detail,
-                origin=RecordOrigin(file.stem, number),
-            )
+            output = convert_jsonl_line(raw, self.options, RecordOrigin(file.stem, number))
         except ConversionError as exc:
             row.update(error=exc.message, json_path=exc.json_path)
         else:
             row["agent_run"] = output
-        row["upload_key"] = upload_key(raw, strict=self.strict, detail=self.detail)
+        row["upload_key"] = upload_key(raw, self.options)
         return row
 
     def _lines(self, file: RolloutFile) -> Iterator[bytes]:

@@ -1,0 +1,1 @@
+"""What an export holds: conditions, selection, task groups, summaries."""

@@ -1,0 +1,279 @@
+"""Every option of the commands, declared once; options that several commands take come in
+groups (dataclasses), which ``grouped`` spreads into a command's signature and packs back.
+
+Light: nothing heavy is imported, so that ``--help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_type_hints
+
+import typer
+
+from nemogym_docent.options import ConversionOptions
+
+Inputs = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="INPUT...",
+        help="Files, directories (every *.jsonl, *.jsonl.gz, *.jsonl.zst inside), globs, "
+        "or - for stdin.",
+        show_default=False,
+    ),
+]
+Workers = Annotated[
+    int,
+    typer.Option("--workers", "-j", min=1, metavar="N", help="Worker processes; order is kept."),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No progress, notes or summary on stderr (errors and skips still)."
+    ),
+]
+SkipInvalid = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid",
+        help="Convert what converts, report the rest, and exit 0 (default: stop at the first). "
+        "Unreadable files met in a directory are skipped too.",
+    ),
+]
+Lenient = Annotated[
+    bool,
+    typer.Option(
+        "--lenient",
+        help="Also convert what Docent's converter refuses, approximating it and recording "
+        "each approximation in the run's metadata (conversion.losses).",
+    ),
+]
+DetailLevel = Annotated[
+    Literal["docent", "full"],
+    typer.Option(
+        "--detail",
+        help="docent: lay runs out as Docent's converter does; full: also every NeMo Gym metric "
+        "as a score, and judge and subagent conversations as transcripts (docs/full-detail.md).",
+    ),
+]
+ErrorsPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--errors",
+        metavar="FILE",
+        help="Write every issue of every failed record to FILE as JSON lines: file, line, "
+        "path, message.",
+        dir_okay=False,
+    ),
+]
+Where = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        metavar="EXPR",
+        help="Only rollouts where EXPR holds, e.g. 'reward < 1' or "
+        "'agent_ref.name == \"math_agent\"' (repeatable: all must hold; a missing path is "
+        "false). See docs/selection.md.",
+    ),
+]
+Sample = Annotated[
+    int | None,
+    typer.Option(
+        "--sample",
+        min=0,
+        metavar="N",
+        help="A uniform random sample of N of the selected rollouts, in input order.",
+    ),
+]
+Seed = Annotated[
+    int, typer.Option("--seed", metavar="S", help="The sample's seed: same seed, same sample.")
+]
+PerTask = Annotated[
+    int | None,
+    typer.Option(
+        "--per-task", min=1, metavar="N", help="At most the first N rollouts of each task."
+    ),
+]
+Contrast = Annotated[
+    bool,
+    typer.Option(
+        "--contrast",
+        help="Only tasks whose rollouts disagree on reward (reads the inputs twice).",
+    ),
+]
+GroupBy = Annotated[
+    Literal["task"] | None,
+    typer.Option(
+        "--group-by",
+        help="task: give runs of one task the same metadata.nemogym.task_key and task_group "
+        "(size, reward range) to group on in Docent (reads the inputs twice).",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How ``convert`` and ``upload`` convert, and what they do with records that fail."""
+
+    skip_invalid: SkipInvalid = False
+    errors: ErrorsPath = None
+    lenient: Lenient = False
+    detail: DetailLevel = "docent"
+    workers: Workers = 1
+    quiet: Quiet = False
+
+    @property
+    def options(self) -> ConversionOptions:
+        """The one value the library is given: the mode and the detail."""
+        return ConversionOptions(strict=not self.lenient, detail=self.detail)
+
+
+@dataclass(frozen=True)
+class Selecting:
+    """Which rollouts ``convert`` and ``upload`` take, and how runs of one task are grouped."""
+
+    where: Where = None
+    sample: Sample = None
+    seed: Seed = 0
+    per_task: PerTask = None
+    contrast: Contrast = False
+    group_by: GroupBy = None
+
+    @property
+    def selects(self) -> bool:
+        """Whether anything beyond ``--where`` is asked for."""
+        return bool(self.sample is not None or self.per_task or self.contrast or self.group_by)
+
+
+@dataclass(frozen=True)
+class Sending:
+    """Where and how runs go to Docent (``upload``, and any command that uploads)."""
+
+    collection_id: Annotated[
+        str | None,
+        typer.Option("--collection-id", metavar="ID", help="Add the runs to this collection."),
+    ] = None
+    collection_name: Annotated[
+        str | None,
+        typer.Option(
+            "--collection-name",
+            metavar="NAME",
+            help="Create a collection with this name (once the first batch is ready).",
+        ),
+    ] = None
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url",
+            metavar="URL",
+            help="Docent API URL (default: DOCENT_API_URL, docent.env, or Docent's).",
+        ),
+    ] = None
+    frontend_url: Annotated[
+        str | None,
+        typer.Option(
+            "--frontend-url",
+            metavar="URL",
+            help="Docent web app URL (default: DOCENT_FRONTEND_URL, docent.env, or Docent's).",
+        ),
+    ] = None
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Convert and count, send nothing.")] = (
+        False
+    )
+    batch_size: Annotated[
+        int,
+        typer.Option("--batch-size", min=1, metavar="N", help="Runs sent per request (at most)."),
+    ] = 500
+    wait: Annotated[
+        bool,
+        typer.Option("--wait/--no-wait", help="Wait until Docent has processed every batch."),
+    ] = True
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=0.001,
+            metavar="SECONDS",
+            help="Longest wait for any one request, and for Docent to finish processing.",
+        ),
+    ] = 300.0
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Send only the runs the collection does not hold yet (by their upload keys).",
+        ),
+    ] = False
+
+
+def grouped(command: Callable[..., None]) -> Callable[..., None]:
+    """The command with each parameter typed by an option group spread into the group's
+    options (for typer to declare), and packed back into the group when it runs."""
+    hints = get_type_hints(command, include_extras=True)
+    groups: dict[str, Any] = {}
+    parameters: list[inspect.Parameter] = []
+    for name, parameter in inspect.signature(command).parameters.items():
+        hint = hints[name]
+        if not dataclasses.is_dataclass(hint):
+            parameters.append(parameter.replace(annotation=hint, kind=_KEYWORD))
+            continue
+        groups[name] = hint
+        group_hints = get_type_hints(hint, include_extras=True)
+        parameters += [
+            inspect.Parameter(
+                option.name, _KEYWORD, default=option.default, annotation=group_hints[option.name]
+            )
+            for option in dataclasses.fields(hint)
+        ]
+
+    @functools.wraps(command)
+    def spread(**values: Any) -> None:
+        for name, group in groups.items():
+            values[name] = group(
+                **{option.name: values.pop(option.name) for option in dataclasses.fields(group)}
+            )
+        command(**values)
+
+    spread.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    spread.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    return spread
+
+
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
+
+
+def examples(*lines: str) -> str:
+    """An epilog of examples, kept as written (``\\b`` stops the help from rewrapping it)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def choice(*allowed: str) -> Callable[[str], str]:
+    """A typer callback that accepts one of ``allowed`` (said in the error otherwise)."""
+    words = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not a format; choose {words}")
+        return value
+
+    return check
+
+
+_DURATION = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|m|h)?\Z")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``10s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds."""
+    match = _DURATION.match(text.strip())
+    if match is None or float(match["number"]) <= 0:
+        raise typer.BadParameter(
+            f"{text!r} is not a duration (10s, 500ms, 2m)", param_hint="--flush-every"
+        )
+    return float(match["number"]) * _UNITS[match["unit"] or "s"]

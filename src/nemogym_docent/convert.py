@@ -1,0 +1,189 @@
+"""The public converters: NeMo Gym rollouts (dicts or JSONL files) to Docent AgentRuns."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from docent.data_models.agent_run import AgentRun
+from pydantic import ValidationError
+
+from nemogym_docent.errors import ConversionError, Issue
+from nemogym_docent.json_paths import json_type_name
+from nemogym_docent.jsonl.dumping import dump_agent_run
+from nemogym_docent.jsonl.files import export_stem, read_export_lines
+from nemogym_docent.jsonl.parsing import BLANK, iter_json_lines, read_json_line
+from nemogym_docent.mapping.agent_run import build_agent_run
+from nemogym_docent.mapping.context import MappingContext
+from nemogym_docent.models import NemoGymRollout, StrictRollout
+from nemogym_docent.options import ConversionOptions, Detail, RecordOrigin
+
+
+def convert_nemogym_rollout_to_agent_run(
+    rollout: dict[str, Any],
+    *,
+    strict: bool = True,
+    detail: Detail = "docent",
+    origin: RecordOrigin | None = None,
+) -> AgentRun:
+    """Convert one parsed rollout.
+
+    Strict (the default): exactly what Docent's converter accepts converts, to the same AgentRun;
+    anything else raises ``ConversionError``. ``strict=False`` also converts the rest of NeMo
+    Gym's format, approximating what Docent cannot store and recording each approximation in
+    ``metadata["conversion"]["losses"]``; a rollout that converts strictly converts the same way.
+    ``detail="full"`` shows what Docent's converter leaves out (see ``ConversionOptions``); a
+    rollout converts at either detail or at neither. ``origin`` (file stem, line) names the run
+    of a rollout that lacks its identity keys.
+    """
+    options = ConversionOptions(strict=strict, detail=detail)
+    return convert_rollout(rollout, options, origin or RecordOrigin())
+
+
+def convert_rollout(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
+    """The run of one parsed rollout under ``options``: what every engine calls."""
+    if options.strict:
+        return convert_strictly(rollout, options, origin)
+    # What the strict profile refuses is converted again, against the full format, so that a
+    # rollout that converts strictly converts the same way in both modes.
+    return _strict_run_or_none(rollout, options, origin) or convert_leniently(
+        rollout, options, origin
+    )
+
+
+def convert_strictly(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
+    """The strict AgentRun, or ``ConversionError`` with every reason the strict profile refuses."""
+    return _convert(rollout, _with_strict(options, strict=True), origin)
+
+
+def convert_leniently(rollout: Any, options: ConversionOptions, origin: RecordOrigin) -> AgentRun:
+    """The lenient AgentRun of a rollout, or ``ConversionError`` when it is not one at all."""
+    return _convert(rollout, _with_strict(options, strict=False), origin)
+
+
+def _with_strict(options: ConversionOptions, *, strict: bool) -> ConversionOptions:
+    return options if options.strict is strict else dataclasses.replace(options, strict=strict)
+
+
+def _strict_run_or_none(
+    rollout: Any, options: ConversionOptions, origin: RecordOrigin
+) -> AgentRun | None:
+    """The strict AgentRun, or ``None`` (unexplained, so cheaply) where strict refuses."""
+    try:
+        return _convert(rollout, _with_strict(options, strict=True), origin, explain=False)
+    except ConversionError:
+        return None
+
+
+def _convert(
+    rollout: Any, options: ConversionOptions, origin: RecordOrigin, *, explain: bool = True
+) -> AgentRun:
+    """Validate against the mode's models, then map; a refusal is explained when ``explain``.
+
+    A non-object, deep nesting and a run Docent refuses are ``ConversionError`` too.
+    """
+    if not isinstance(rollout, dict):
+        raise ConversionError(f"a rollout must be a JSON object, not {json_type_name(rollout)}")
+    models = StrictRollout if options.strict else NemoGymRollout
+    try:
+        try:
+            model = models.model_validate(rollout)
+        except ValidationError as exc:
+            if not explain:
+                raise ConversionError("refused by the generated models") from exc
+            raise _schema_error(rollout, exc, strict=options.strict) from exc
+        return build_agent_run(model, MappingContext(options, origin))
+    except RecursionError as exc:
+        raise ConversionError("nested too deeply to convert") from exc
+    except ValidationError as exc:
+        raise ConversionError(f"Docent refused the converted run: {exc}") from exc
+
+
+def convert_nemogym_jsonl_line(
+    line: bytes,
+    *,
+    strict: bool = True,
+    detail: Detail = "docent",
+    origin: RecordOrigin | None = None,
+) -> bytes:
+    """The AgentRun JSON line (with its newline) that ``nemogym-docent convert`` writes for one
+    line of a rollout export; ``b""`` for a blank line, which ``convert`` skips.
+
+    ``strict=False`` is the lenient mode, ``detail="full"`` the full detail. ``origin`` (the
+    file's stem and the line's number) names a run whose identity keys are missing, in the
+    lenient mode only, as ``convert`` does.
+    Raises ``ConversionError`` (with a JSON path, without file and line) when the line is not
+    JSON or does not convert.
+    """
+    options = ConversionOptions(strict=strict, detail=detail)
+    return convert_jsonl_line(line, options, origin or RecordOrigin())
+
+
+def convert_jsonl_line(line: bytes, options: ConversionOptions, origin: RecordOrigin) -> bytes:
+    """``convert_nemogym_jsonl_line`` given the options as one value (what engines call)."""
+    value = read_json_line(line)
+    if value is BLANK:
+        return b""
+    return dump_agent_run(convert_rollout(value, options, origin), line)
+
+
+def iter_nemogym_jsonl_file_to_agent_runs(
+    file_path: str | Path, *, strict: bool = True, detail: Detail = "docent"
+) -> Iterator[AgentRun]:
+    """Convert a JSONL export line by line (blank lines skipped), holding one line at a time.
+
+    ``.jsonl.gz`` and ``.jsonl.zst`` files are decompressed (the first bytes decide), as the
+    command line does; a file that cannot be read raises ``ConversionError`` in its words.
+    """
+    path = Path(file_path)
+    stem = export_stem(path.name)
+    for line, value in iter_json_lines(read_export_lines(path, name=str(path)), str(path)):
+        try:
+            yield convert_nemogym_rollout_to_agent_run(
+                value, strict=strict, detail=detail, origin=RecordOrigin(stem, line)
+            )
+        except ConversionError as exc:
+            raise exc.at(path, line) from exc
+
+
+def convert_nemogym_jsonl_file_to_agent_runs(
+    file_path: str | Path, *, strict: bool = True, detail: Detail = "docent"
+) -> list[AgentRun]:
+    """Convert a whole JSONL export to a list of AgentRuns (see the iterator for large files).
+
+    The cyclic garbage collector is paused while the list fills: the runs hold no reference
+    cycles, and rescanning the growing list took half of the time on large files.
+    """
+    with _cyclic_gc_paused():
+        runs = iter_nemogym_jsonl_file_to_agent_runs(file_path, strict=strict, detail=detail)
+        return list(runs)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _schema_error(
+    rollout: dict[str, Any], exc: ValidationError, *, strict: bool
+) -> ConversionError:
+    """Every reason the schemas give for what the generated models refused."""
+    # jsonschema loads only when a rollout fails: it takes a third of the converter's import time.
+    from nemogym_docent.validation.refusal import explain_refusal  # noqa: PLC0415
+
+    issues = explain_refusal(rollout, strict=strict)
+    if not issues:
+        first = exc.errors()[0]
+        issues = [Issue("", f"the generated models refused it: {first['msg']} at {first['loc']}")]
+    prefix = "" if strict else "not a NeMo Gym rollout: "
+    return ConversionError(prefix + issues[0].message, json_path=issues[0].json_path, issues=issues)

@@ -1,0 +1,275 @@
+"""What each command does to one line of input; runs in worker processes, so it stays picklable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+from docent.data_models.agent_run import AgentRun
+from docent.data_models.chat import AssistantMessage
+from docent.data_models.util import clone_agent_run_with_random_ids
+from pydantic import ValidationError
+
+from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run, convert_rollout
+from nemogym_docent.errors import ConversionError, Issue
+from nemogym_docent.json_paths import json_type_name, render_json_path
+from nemogym_docent.jsonl.chunks import Lines, numbered_lines
+from nemogym_docent.jsonl.discovery import Source, sidecar_reason
+from nemogym_docent.jsonl.dumping import dump_agent_run
+from nemogym_docent.jsonl.parsing import BLANK, read_json_line
+from nemogym_docent.options import ConversionOptions, RecordOrigin
+from nemogym_docent.upload.keys import agent_run_upload_key, set_upload_key, upload_key
+
+TaskKind = Literal["convert", "upload", "validate", "agent_runs"]
+
+
+class LineResult(NamedTuple):
+    """The outcome for one non-blank line: an output line or a run, or the issues against it."""
+
+    line: int
+    issues: tuple[Issue, ...] = ()
+    """Why the line failed (empty when it converted or is valid)."""
+    hints: tuple[str, ...] = ()
+    """What the user may do about the failure."""
+    output: bytes | None = None
+    """The AgentRun JSON line, for ``convert``."""
+    run: AgentRun | None = None
+    """The run itself, for ``upload`` and ``agent_runs`` (ready to send: its ids are fresh)."""
+    size: int = 0
+    """The bytes of the input line."""
+    messages: int = 0
+    tool_calls: int = 0
+    reward: float | None = None
+    losses: tuple[Issue, ...] | None = None
+    """The lenient mode's approximations when the record converts only leniently, else None."""
+
+
+class Plain(NamedTuple):
+    """Consecutive records that need only be counted (and their output lines written)."""
+
+    records: int = 0
+    runs: int = 0
+    messages: int = 0
+    tool_calls: int = 0
+    rewards: tuple[float, ...] = ()
+    """The numeric rewards of the runs, in input order."""
+    output: bytes = b""
+    """The output lines of the runs, for ``convert``."""
+    shard: str = ""
+    """A file holding the output lines instead, which the reader removes (from worker
+    processes, so that less goes through the pipe)."""
+
+
+class ChunkResult(NamedTuple):
+    """A chunk's records in input order: ``results`` one at a time, ``between[i]`` the plain
+    records before ``results[i]`` and ``between[-1]`` those after the last."""
+
+    results: list[LineResult]
+    between: list[Plain]
+
+    @property
+    def records(self) -> int:
+        return len(self.results) + sum(plain.records for plain in self.between)
+
+
+def _plain(group: list[LineResult]) -> Plain:
+    """The counts and output lines of consecutive records that need nothing else."""
+    runs = [result for result in group if result.output is not None]
+    return Plain(
+        records=len(group),
+        runs=len(runs),
+        messages=sum(result.messages for result in runs),
+        tool_calls=sum(result.tool_calls for result in runs),
+        rewards=tuple(result.reward for result in runs if result.reward is not None),
+        output=b"".join(result.output or b"" for result in runs),
+    )
+
+
+@dataclass(frozen=True)
+class LineTask:
+    """Convert rollouts to JSON lines (``convert``) or to runs to send (``upload``), validate
+    them, or read lines of AgentRun JSON into runs to send (``agent_runs``).
+
+    ``options`` are the mode and the detail. With ``stop_at_failure`` a chunk stops at
+    its first failure, which says whether the lenient mode would convert the record.
+    Records that convert (or are valid) without approximation come back as ``Plain`` counts and
+    output, unless ``one_by_one``; runs to send always come one by one.
+    """
+
+    kind: TaskKind
+    options: ConversionOptions
+    stop_at_failure: bool = False
+    one_by_one: bool = False
+
+    def __call__(self, source: Source, lines: Lines) -> ChunkResult:
+        chunk = ChunkResult([], [])
+        group: list[LineResult] = []
+        for number, raw in numbered_lines(lines):
+            result = self._line(source, number, raw)
+            if result is None:
+                continue
+            if (
+                not self.one_by_one
+                and not result.issues
+                and result.losses is None
+                and result.run is None
+            ):
+                group.append(result)
+                continue
+            chunk.between.append(_plain(group))
+            chunk.results.append(result)
+            group = []
+            if self.stop_at_failure and result.issues:
+                break
+        chunk.between.append(_plain(group))
+        return chunk
+
+    def _line(self, source: Source, number: int, raw: bytes) -> LineResult | None:
+        try:
+            value = read_json_line(raw)
+        except ConversionError as exc:
+            truncated = not raw.endswith((b"\n", b"\r"))
+            hint = "the last line looks truncated: was the file cut short?" if truncated else None
+            return _failed(source, number, _issues(exc), hint)
+        if value is BLANK:
+            return None
+        if not isinstance(value, dict):
+            what = "an AgentRun" if self.kind == "agent_runs" else "a rollout"
+            message = f"{what} must be a JSON object, not {json_type_name(value)}"
+            hint = None
+            if isinstance(value, list):
+                hint = (
+                    "this line is a JSON array; JSON Lines holds one object a line "
+                    f"(jq -c '.[]' {source.name} gives that)"
+                )
+            return _failed(source, number, [Issue("", message)], hint)
+        origin = RecordOrigin(source.stem, number)
+        if self.kind == "validate":
+            return self._validated(source, origin, value)
+        if self.kind == "agent_runs":
+            return _agent_run(source, number, raw, value)
+        try:  # the two steps of convert_nemogym_jsonl_line, the run kept for the counts
+            run = convert_rollout(value, self.options, origin)
+        except ConversionError as exc:
+            return _failed(source, number, _issues(exc), *self._hints(value))
+        if self.kind == "upload":
+            set_upload_key(run, upload_key(raw, self.options))
+        return _converted(number, run, raw, keep_run=self.kind == "upload")
+
+    def _validated(self, source: Source, origin: RecordOrigin, value: Any) -> LineResult:
+        # jsonschema, which explains refusals, loads only for validate.
+        from nemogym_docent.check import Verdict, check_nemogym_rollout  # noqa: PLC0415
+
+        check = check_nemogym_rollout(value, origin=origin)
+        number = origin.line or 0
+        losses = None
+        if check.verdict == Verdict.LENIENT_ONLY:
+            losses = tuple(loss.at(source.name, number) for loss in check.losses)
+        issues = check.issues(strict=self.options.strict)
+        if not issues:
+            return LineResult(number, losses=losses)
+        hints = _not_a_rollout_hints(value, self.kind)
+        located = tuple(issue.at(source.name, number) for issue in issues)
+        return LineResult(number, located, hints, losses=losses)
+
+    def _hints(self, value: dict[str, Any]) -> list[str | None]:
+        hints: list[str | None] = list(_not_a_rollout_hints(value, self.kind))
+        if self.stop_at_failure and self.options.strict and not hints:
+            try:
+                convert_nemogym_rollout_to_agent_run(value, strict=False)
+            except ConversionError:
+                pass
+            else:
+                hints.append("it converts with --lenient, which approximates what Docent refuses")
+        return hints
+
+
+def _not_a_rollout_hints(value: dict[str, Any], kind: str) -> tuple[str, ...]:
+    if "transcripts" in value and "responses_create_params" not in value:
+        if kind == "upload":
+            return ("this line is a Docent AgentRun; upload such lines with --from-agent-runs",)
+        return ("this line is already a Docent AgentRun (as convert writes), not a rollout",)
+    return ()
+
+
+def _failed(source: Source, number: int, issues: list[Issue], *hints: str | None) -> LineResult:
+    reason = sidecar_reason(source.name)
+    notes = [hint for hint in hints if hint]
+    if reason is not None:
+        notes.append(f"{source.name} holds {reason}, not rollouts")
+    return LineResult(number, tuple(i.at(source.name, number) for i in issues), tuple(notes))
+
+
+def _issues(exc: ConversionError) -> list[Issue]:
+    """Every issue of a refusal; the first as the error words it (``not a NeMo Gym rollout:``)."""
+    return [Issue(exc.json_path, exc.message), *exc.issues[1:]]
+
+
+def _agent_run(source: Source, number: int, raw: bytes, value: dict[str, Any]) -> LineResult:
+    try:
+        run = AgentRun.model_validate(value)
+    except ValidationError as exc:
+        hint = None
+        if "responses_create_params" in value:
+            hint = "this line is a NeMo Gym rollout; leave out --from-agent-runs to upload it"
+        issues = [
+            Issue(render_json_path(error["loc"]), _plain_words(error))
+            for error in exc.errors(include_url=False)
+        ]
+        return _failed(source, number, issues, hint)
+    # Docent refuses runs whose ids were set by the caller, as a dumped run's are.
+    fresh = clone_agent_run_with_random_ids(run)
+    set_upload_key(fresh, agent_run_upload_key(raw))
+    return LineResult(number, run=fresh, size=len(raw))
+
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "dict": "an object",
+    "model": "an object",
+    "list": "an array",
+}
+
+
+def _plain_words(error: Any) -> str:
+    """A pydantic error said as the rest of the tool says it."""
+    kind = str(error["type"])
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not allowed"
+    for prefix, words in _TYPE_WORDS.items():
+        if kind.startswith(f"{prefix}_"):
+            return f"must be {words}, not {json_type_name(error.get('input'))}"
+    if kind == "literal_error":
+        return f"must be {error.get('ctx', {}).get('expected', 'one of the allowed values')}"
+    return f"is not valid ({str(error['msg'])[:1].lower()}{str(error['msg'])[1:]})"
+
+
+def _converted(number: int, run: AgentRun, raw: bytes, *, keep_run: bool) -> LineResult:
+    messages = run.transcripts[0].messages
+    tool_calls = sum(
+        len(message.tool_calls or ())
+        for message in messages
+        if isinstance(message, AssistantMessage)
+    )
+    reward = run.metadata.get("scores", {}).get("reward")
+    conversion = run.metadata.get("conversion")
+    numeric = isinstance(reward, int | float) and not isinstance(reward, bool)
+    return LineResult(
+        number,
+        output=None if keep_run else dump_agent_run(run, raw),
+        run=run if keep_run else None,
+        size=len(raw),
+        messages=len(messages),
+        tool_calls=tool_calls,
+        reward=float(reward) if numeric else None,
+        losses=None
+        if conversion is None or conversion["mode"] != "lenient"
+        else tuple(
+            Issue(loss["json_path"], loss["message"], loss["kind"]) for loss in conversion["losses"]
+        ),
+    )

@@ -1,0 +1,1 @@
+"""The one reader of NeMo Gym exports: files, compression, discovery, side files, lines."""

@@ -1,0 +1,1 @@
+"""One validated rollout to a Docent AgentRun: transcript, name, metadata."""

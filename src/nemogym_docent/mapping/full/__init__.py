@@ -1,0 +1,1 @@
+"""Full detail: what a run shows beyond Docent's converter."""

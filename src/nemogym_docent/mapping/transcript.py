@@ -1,0 +1,430 @@
+"""Turn validated rollout items into Docent chat messages and their per-message details.
+
+An assistant message, a reasoning item and a call gather into the current assistant turn; a
+non-assistant message, a call's output or the end of a list emits the turn. In strict mode the
+mapping checks what JSON Schema cannot state and raises ``ConversionError``; in lenient mode it
+approximates instead and records each loss. Full detail also shows the instructions, reasoning
+text and a tool output's parts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+from docent.data_models.chat import (
+    AssistantMessage,
+    ChatMessage,
+    ContentReasoning,
+    ContentText,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
+from pydantic import Field, TypeAdapter, ValidationError
+
+from nemogym_docent.json_paths import JsonPath, json_type_name
+from nemogym_docent.jsonl.parsing import loads
+from nemogym_docent.mapping.cleaning import drop_empty_values, set_unless_empty
+from nemogym_docent.mapping.context import MappingContext
+from nemogym_docent.mapping.losses import LossKind
+from nemogym_docent.mapping.media import placeholder
+from nemogym_docent.mapping.other_calls import view_call
+from nemogym_docent.models import (
+    FunctionCall,
+    FunctionCallOutput,
+    InputFile,
+    InputImage,
+    InputText,
+    InputVideo,
+    Item,
+    Message,
+    MessageContentPart,
+    OtherCall,
+    OutputText,
+    Reasoning,
+    Refusal,
+    StrictReasoning,
+    TokenOnlyMessage,
+    TrainingFields,
+)
+from nemogym_docent.models.base import given
+
+Origin = Literal["input", "output"]
+_NOT_ITEM_FIELDS = {"type", *TrainingFields.model_fields}
+"""What a lenient-only item's ``item_fields`` leave out: its type, and the training fields (a
+declared loss, as on every item)."""
+Detail = dict[str, Any]
+
+
+class TranscriptBuilder:
+    """Collects messages over the input list, then the output list, sharing one call-id table.
+
+    ``details`` come without empty values, as Docent's converter lays out metadata.
+    """
+
+    def __init__(self, context: MappingContext) -> None:
+        self.messages: list[ChatMessage] = []
+        self.details: list[Detail] = []
+        self._context = context
+        self._tool_names: dict[str, str] = {}
+        self._unanswered_empty_ids: list[str] = []
+        self._turn: _AssistantTurn | None = None
+
+    def add_items(self, items: Sequence[Item], *, origin: Origin, json_path: JsonPath) -> None:
+        """Convert one list of items; ``json_path`` locates the list for errors and losses."""
+        for index, item in enumerate(items):
+            item_path = json_path / index
+            if not self._context.strict and isinstance(item, TrainingFields):
+                self._note_training_fields(item, item_path)
+            if isinstance(item, Message):
+                self._add_message(item, origin, item_path)
+            elif isinstance(item, FunctionCall):
+                self._add_function_call(item, origin, item_path)
+            elif isinstance(item, FunctionCallOutput):
+                self._add_function_call_output(item, origin, item_path)
+            elif isinstance(item, Reasoning):
+                self._add_reasoning(item, origin, item_path)
+            elif isinstance(item, TokenOnlyMessage):
+                self._add_token_only_item(item, item_path)
+            else:
+                self._add_other_call(item, origin, item_path)
+        self._emit_turn(origin)
+
+    def add_instructions(self, instructions: str) -> None:
+        """Full detail: the request's ``instructions`` as the first system message."""
+        detail: Detail = {"origin": "input", "source_item_type": "instructions"}
+        self._emit(SystemMessage(content=instructions), "input", [detail])
+
+    def _current_turn(self) -> _AssistantTurn:
+        if self._turn is None:
+            self._turn = _AssistantTurn()
+        return self._turn
+
+    def _emit(self, message: ChatMessage, origin: Origin, source_items: list[Detail]) -> None:
+        self.messages.append(message)
+        self.details.append(
+            {
+                "role": message.role,
+                "origin": origin,
+                "source_item_count": len(source_items),
+                "source_item_types": [detail["source_item_type"] for detail in source_items],
+                "source_items": source_items,
+            }
+        )
+
+    def _emit_turn(self, origin: Origin) -> None:
+        if self._turn is not None:
+            self._emit(self._turn.to_message(), origin, self._turn.source_items)
+            self._turn = None
+
+    def _add_message(self, item: Message, origin: Origin, item_path: JsonPath) -> None:
+        role = item.role
+        text, content_detail = self._message_text(item.content, item_path / "content")
+        detail = _item_detail(item, "message", origin)
+        detail.update(content_detail)
+        if role == "assistant":
+            turn = self._current_turn()
+            turn.texts.append(text)
+            turn.source_items.append(detail)
+            return
+        self._emit_turn(origin)
+        if role == "user":
+            message: ChatMessage = UserMessage(content=text)
+        else:
+            message = SystemMessage(content=text)
+            if role == "developer":
+                detail["original_role"] = "developer"
+        self._emit(message, origin, [detail])
+
+    def _add_token_only_item(self, item: TokenOnlyMessage, item_path: JsonPath) -> None:
+        """A model call that produced only tokens (lenient mode): left out, as a loss."""
+        tokens = item.generation_token_ids
+        count = len(tokens) if isinstance(tokens, list) else 0
+        self._context.refuse_or_record(
+            item_path,
+            LossKind.TOKEN_ONLY_ITEM,
+            f"a model call that produced only tokens ({count} generated, no content) left out",
+        )
+
+    def _message_text(
+        self, content: str | Sequence[MessageContentPart], json_path: JsonPath
+    ) -> tuple[str, Detail]:
+        if isinstance(content, str):
+            return content, {}
+        texts: list[str] = []
+        refusal = annotations = logprobs = False
+        for index, part in enumerate(content):
+            if isinstance(part, Refusal):
+                refusal = True
+                texts.append(part.refusal)
+            elif isinstance(part, InputText | OutputText):
+                texts.append(part.text)
+                annotations = annotations or bool(given(part.annotations))
+                logprobs = logprobs or bool(given(part.logprobs))
+            else:
+                shown = _media_placeholder(part)
+                texts.append(shown)
+                self._context.record(
+                    json_path / index,
+                    LossKind.MEDIA_PLACEHOLDER,
+                    f"{part.type} replaced by the text {shown}",
+                )
+        detail: Detail = {}
+        set_unless_empty(detail, "content_part_types", [part.type for part in content])
+        detail.update(
+            contains_refusal_part=refusal,
+            contains_annotations=annotations,
+            contains_logprobs=logprobs,
+        )
+        return "".join(texts), detail
+
+    def _add_reasoning(self, item: Reasoning, origin: Origin, item_path: JsonPath) -> None:
+        turn = self._current_turn()
+        summary = "\n".join(part.text for part in item.summary if part.text)
+        # The strict profile admits only empty values here (wrapped in models, so not falsy).
+        blob = None if isinstance(item, StrictReasoning) else given(item.encrypted_content)
+        if blob:
+            self._context.record(
+                item_path / "encrypted_content",
+                LossKind.ENCRYPTED_REASONING,
+                "encrypted reasoning kept as the signature of a redacted reasoning part",
+            )
+            signature = blob if isinstance(blob, str) else json.dumps(blob, sort_keys=True)
+            text = (
+                _reasoning_content_text(given(item.content)) or summary or "[encrypted reasoning]"
+            )
+            turn.reasonings.append(
+                ContentReasoning(
+                    reasoning=text, summary=summary or None, signature=signature, redacted=True
+                )
+            )
+        elif self._context.full and (text := _reasoning_content_text(given(item.content))):
+            turn.reasonings.append(ContentReasoning(reasoning=text, summary=summary or None))
+        else:
+            turn.reasonings.append(summary)
+        detail = _item_detail(item, "reasoning", origin)
+        set_unless_empty(detail, "summary_item_types", [part.type for part in item.summary])
+        content_parts = given(item.content)
+        if self._context.full and isinstance(content_parts, list):
+            content_types = [part.get("type") for part in content_parts if isinstance(part, dict)]
+            set_unless_empty(detail, "content_part_types", content_types)
+        turn.source_items.append(detail)
+
+    def _add_function_call(self, item: FunctionCall, origin: Origin, item_path: JsonPath) -> None:
+        arguments, problem = _parse_arguments(item.arguments)
+        call_id = item.call_id
+        if not call_id:  # lenient only: the strict profile refuses an empty call_id
+            call_id = str(item_path)
+            self._context.refuse_or_record(
+                item_path / "call_id",
+                LossKind.EMPTY_CALL_ID,
+                f"empty; the call is named {call_id!r}",
+            )
+            self._unanswered_empty_ids.append(call_id)
+        tool_call = ToolCall(id=call_id, function=item.name, arguments=arguments, type="function")
+        if problem is not None:
+            self._context.refuse_or_record(
+                item_path / "arguments", LossKind.UNPARSED_ARGUMENTS, problem
+            )
+            tool_call.parse_error = problem
+        self._tool_names[call_id] = item.name
+        turn = self._current_turn()
+        turn.tool_calls.append(tool_call)
+        detail = _item_detail(item, "function_call", origin)
+        detail.update(call_id=call_id, tool_name=item.name)
+        set_unless_empty(detail, "raw_arguments", item.arguments)
+        turn.source_items.append(detail)
+
+    def _add_function_call_output(
+        self, item: FunctionCallOutput, origin: Origin, item_path: JsonPath
+    ) -> None:
+        output = item.output
+        detail = _item_detail(item, "function_call_output", origin)
+        parts = _output_parts(output) if self._context.full else None
+        if parts is not None:
+            content = self._parts_text(parts, item_path / "output")
+            detail["content_part_types"] = [part.type for part in parts]
+        else:
+            content = output if isinstance(output, str) else json.dumps(output, sort_keys=True)
+        call_id = item.call_id
+        if not call_id and self._unanswered_empty_ids:  # lenient only, as for calls
+            call_id = self._unanswered_empty_ids.pop(0)
+            self._context.refuse_or_record(
+                item_path / "call_id",
+                LossKind.EMPTY_CALL_ID,
+                f"empty; taken as the answer to the first unanswered call without one, {call_id!r}",
+            )
+        set_unless_empty(detail, "call_id", call_id)
+        self._add_tool_result(call_id, content, detail, origin, item_path)
+
+    def _parts_text(self, parts: list[OutputPart], json_path: JsonPath) -> str:
+        """Full detail: a tool output's parts as lines of text, media as placeholders."""
+        lines = []
+        for index, part in enumerate(parts):
+            if isinstance(part, InputText):
+                lines.append(part.text)
+                continue
+            shown = _media_placeholder(part)
+            lines.append(shown)
+            self._context.record(
+                json_path / index,
+                LossKind.MEDIA_PLACEHOLDER,
+                f"{part.type} replaced by the text {shown}",
+            )
+        return "\n".join(lines)
+
+    def _add_tool_result(
+        self, call_id: str, content: str, detail: Detail, origin: Origin, item_path: JsonPath
+    ) -> None:
+        self._emit_turn(origin)
+        name = self._tool_names.get(call_id)
+        if name is None:
+            self._context.refuse_or_record(
+                item_path / "call_id",
+                LossKind.ORPHANED_TOOL_OUTPUT,
+                f"no call with call_id {call_id!r} comes before this output",
+            )
+            detail["orphaned"] = True
+        self._emit(
+            ToolMessage(content=content, function=name, tool_call_id=call_id), origin, [detail]
+        )
+
+    def _add_other_call(self, item: OtherCall, origin: Origin, item_path: JsonPath) -> None:
+        view = view_call(item, fallback_id=str(item_path))
+        detail = _item_detail(item, str(item.type), origin)
+        set_unless_empty(
+            detail,
+            "item_fields",
+            drop_empty_values(item.model_dump(by_alias=True, exclude=_NOT_ITEM_FIELDS)),
+        )
+        how = f"the tool call {view.function!r}" if view.call_id else "a tool message"
+        self._context.record(item_path, LossKind.CALL_RESHAPED, f"{item.type} shown as {how}")
+        if view.call_id is not None:
+            self._tool_names[view.call_id] = view.function
+            self._current_turn().tool_calls.append(
+                ToolCall(id=view.call_id, function=view.function, arguments=view.arguments)
+            )
+            detail["call_id"] = view.call_id
+            self._current_turn().source_items.append(detail)
+            if view.result is not None:
+                self._add_tool_result(view.call_id, view.result, {**detail}, origin, item_path)
+        else:
+            set_unless_empty(detail, "call_id", view.answers)
+            self._add_tool_result(view.answers or "", view.result or "", detail, origin, item_path)
+
+    def _note_training_fields(self, item: TrainingFields, item_path: JsonPath) -> None:
+        present = [
+            name for name in TrainingFields.model_fields if given(getattr(item, name)) is not None
+        ]
+        if present:
+            self._context.record(
+                item_path, LossKind.TRAINING_FIELDS_DROPPED, f"left out: {', '.join(present)}"
+            )
+
+
+def take_instructions(
+    request_fields: dict[str, Any], response_fields: dict[str, Any]
+) -> str | None:
+    """Full detail: the request's ``instructions`` (a non-empty string), taken out of its other
+    keys, and out of the response's when it repeats them; None when there are none."""
+    instructions = request_fields.get("instructions")
+    if not isinstance(instructions, str) or not instructions:
+        return None
+    del request_fields["instructions"]
+    if response_fields.get("instructions") == instructions:
+        del response_fields["instructions"]
+    return instructions
+
+
+class _AssistantTurn:
+    """What gathers into one assistant message."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.reasonings: list[str | ContentReasoning] = []
+        self.tool_calls: list[ToolCall] = []
+        self.source_items: list[Detail] = []
+
+    def to_message(self) -> AssistantMessage:
+        text = "".join(self.texts)
+        content: str | list[ContentReasoning | ContentText] = text
+        if any(isinstance(part, ContentReasoning) for part in self.reasonings):
+            content = [
+                part if isinstance(part, ContentReasoning) else ContentReasoning(reasoning=part)
+                for part in self.reasonings
+                if part
+            ]
+        elif reasoning := "\n\n".join(
+            part for part in self.reasonings if isinstance(part, str) and part
+        ):
+            content = [ContentReasoning(reasoning=reasoning)]
+        if isinstance(content, list) and text:
+            content.append(ContentText(text=text))
+        return AssistantMessage(content=content, tool_calls=self.tool_calls or None)
+
+
+def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
+    """The details of one source item, already without empty values (as metadata has them)."""
+    detail: Detail = {"origin": origin, "source_item_type": kind}
+    set_unless_empty(detail, "source_item_id", given(getattr(item, "id", None)))
+    set_unless_empty(detail, "source_item_status", given(getattr(item, "status", None)))
+    return detail
+
+
+def _media_placeholder(part: InputImage | InputFile | InputVideo) -> str:
+    if isinstance(part, InputImage):
+        image_url, file_id = given(part.image_url), given(part.file_id)
+        return placeholder("image", url=image_url or None, name=file_id or "")
+    if isinstance(part, InputFile):
+        name = given(part.filename) or given(part.file_id) or ""
+        file_data = given(part.file_data)
+        if file_data and file_data.startswith("data:"):
+            return placeholder("file", url=file_data, name=name)
+        return placeholder("file", url=given(part.file_url), data=file_data, name=name)
+    video = given(part.video_url)
+    if video is None:
+        video = given(part.video)
+    if isinstance(video, Mapping):
+        video = video.get("url")
+    return placeholder("video", url=video if isinstance(video, str) else None)
+
+
+OutputPart = InputText | InputImage | InputFile
+_OUTPUT_PARTS: TypeAdapter[list[OutputPart]] = TypeAdapter(
+    list[Annotated[OutputPart, Field(discriminator="type")]]
+)
+
+
+def _output_parts(output: Any) -> list[OutputPart] | None:
+    """A tool output given as a non-empty list of text, image and file parts, or None."""
+    if not isinstance(output, list) or not output:
+        return None
+    try:
+        return _OUTPUT_PARTS.validate_python(output)
+    except ValidationError:
+        return None
+
+
+def _reasoning_content_text(content: Any) -> str:
+    if not isinstance(content, list):
+        return ""
+    texts = [part.get("text") for part in content if isinstance(part, dict)]
+    return "\n".join(text for text in texts if isinstance(text, str) and text)
+
+
+def _parse_arguments(arguments: Mapping[str, Any] | str) -> tuple[dict[str, Any], str | None]:
+    """The arguments as a dict, and what was wrong with them (None when nothing was)."""
+    if isinstance(arguments, Mapping):
+        return dict(arguments), None
+    try:
+        parsed = loads(arguments)
+    except json.JSONDecodeError as exc:
+        return {}, f"not valid JSON ({exc.msg}, column {exc.colno})"
+    except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit for int()
+        return {}, f"cannot read the JSON ({exc})"
+    if not isinstance(parsed, dict):
+        return {}, f"must hold a JSON object, not {json_type_name(parsed)}"
+    return parsed, None

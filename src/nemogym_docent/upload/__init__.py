@@ -1,0 +1,1 @@
+"""Sending runs to a Docent collection: keys, the client, exactly once."""
