@@ -77,7 +77,9 @@ def _synthetic(index: int) -> dict[str, Any]:
                     "role": "assistant",
                     "id": f"msg_{index}",
                     "status": "completed",
-                    "content": [{"type": "output_text", "text": "because " * 200, "annotations": []}],
+                    "content": [
+                        {"type": "output_text", "text": "because " * 200, "annotations": []}
+                    ],
                 }
             ],
         },
@@ -165,7 +167,11 @@ def main() -> None:
         return
     print(f"{len(lines):,} runs from {size / 1e6:.1f} MB of rollouts")
     for name, result in results.items():
-        extra = f", conversion before it {result['convert cpu']:.2f} s" if "convert cpu" in result else ""
+        extra = (
+            f", conversion before it {result['convert cpu']:.2f} s"
+            if "convert cpu" in result
+            else ""
+        )
         print(
             f"  {name:<15} {result['wall']:6.1f} s  {result['runs/s']:6.1f} runs/s  "
             f"client CPU {result['cpu']:.2f} s{extra}"

@@ -14,7 +14,9 @@ def real_docent() -> RealDocent:
     state = os.environ.get(STATE_VARIABLE)
     if not state:
         pytest.skip("no real Docent server (make test-server starts one)")
-    scripts = os.environ.get(SCRIPTS_VARIABLE) or str(Path(__file__).parents[2] / "../shared/docent-server")
+    scripts = os.environ.get(SCRIPTS_VARIABLE) or str(
+        Path(__file__).parents[2] / "../shared/docent-server"
+    )
     return RealDocent(Path(state), Path(scripts))
 
 

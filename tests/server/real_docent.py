@@ -14,13 +14,13 @@ import requests
 
 STATE_VARIABLE = "DOCENT_SERVER_STATE"
 SCRIPTS_VARIABLE = "DOCENT_SERVER_DIR"
-SERVING = ("shim", "server")
-"""The processes that answer requests (the SDK talks to the shim; both run the app)."""
+SERVING = ("shim",)
+"""The process that answers the client (the shim runs the app itself, in-process)."""
 
 
 def read_env(state: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (state / "docent.env").read_text().splitlines())
-    return {name: value for name, value in pairs}
+    lines = (state / "docent.env").read_text().splitlines()
+    return {line.split("=", 1)[0]: line.split("=", 1)[1] for line in lines}
 
 
 @dataclass
@@ -59,7 +59,9 @@ class RealDocent:
         keys: Counter[str] = Counter()
         for start in range(0, len(ids), 500):
             answer = self.call(
-                "POST", f"{collection_id}/agent_run_metadata", {"agent_run_ids": ids[start : start + 500]}
+                "POST",
+                f"{collection_id}/agent_run_metadata",
+                {"agent_run_ids": ids[start : start + 500]},
             )
             for entry in answer.values():
                 keys[entry["metadata"]["nemogym"]["upload_key"]] += 1

@@ -11,11 +11,11 @@ import pytest
 
 from nemogym_docent.upload.capabilities import Capabilities
 from nemogym_docent.upload.ledger import Ledger, LedgerRun
+from nemogym_docent.upload.payload import oversize_message
 from nemogym_docent.upload.sending import (
     CollectionSender,
     Outgoing,
     ServerFault,
-    oversize_message,
 )
 
 LISTS = Capabilities(dql=False, run_ids=True, run_metadata=True)

@@ -29,7 +29,7 @@ class Capabilities:
     run_ids: bool
     """``GET /{collection}/agent_run_ids``: every run id the collection holds."""
     run_metadata: bool
-    """``POST /{collection}/agent_run_metadata``: the metadata (so the upload keys) of runs by id."""
+    """``POST /{collection}/agent_run_metadata``: runs' metadata (so their upload keys) by id."""
 
     @property
     def finds_ids(self) -> bool:
@@ -56,7 +56,12 @@ def detect(http: Http, collection_id: str) -> Capabilities:
     """Ask the server, for an existing collection, which read endpoints it answers."""
     status, _ = http.post(
         f"dql/{collection_id}/execute",
-        {"dql": "SELECT id FROM agent_runs LIMIT 1", "source": "endpoint", "surface": "sdk"},
+        {
+            "dql": "SELECT id FROM agent_runs WHERE id > '' ORDER BY id LIMIT 1",
+            "source": "endpoint",
+            "surface": "sdk",
+            "ensure_latest_results": True,
+        },
     )
     dql = status == 200
     status, answer = http.get(f"{collection_id}/agent_run_ids")

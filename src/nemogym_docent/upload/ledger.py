@@ -114,6 +114,10 @@ class Ledger:
         """The keys of the runs the server holds, as far as this ledger knows."""
         return {key for (key,) in self._select("upload_key", STORED)}
 
+    def keys_by_run_id(self) -> dict[str, str]:
+        """Run id -> upload key of the runs the server holds, as far as this ledger knows."""
+        return {row[0]: row[1] for row in self._select("run_id, upload_key", STORED)}
+
     def in_flight(self) -> list[LedgerRun]:
         """The runs sent without an answer (the upload stopped first), oldest first."""
         rows = self._select("upload_key, run_id, origin", IN_FLIGHT, order="sent_at, rowid")

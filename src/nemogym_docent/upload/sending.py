@@ -9,25 +9,17 @@ and the second cannot both be stored (the id is the server's primary key).
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import orjson
-
 from nemogym_docent.upload.capabilities import Capabilities
 from nemogym_docent.upload.ledger import Ledger, LedgerRun
+from nemogym_docent.upload.payload import request_body
 
-MAX_REQUEST_BYTES = 100 * 1024 * 1024
-"""Docent's limit on one request's uncompressed JSON (the SDK's ``MAX_AGENT_RUN_PAYLOAD_BYTES``)."""
-_ENVELOPE = (b'{"agent_runs":[', b"]}")
-ENVELOPE_BYTES = sum(map(len, _ENVELOPE))
-_GZIP_LEVEL = 6
-_MAX_BACKOFF = 30.0
+_MAX_BACKOFF = 10.0
 _POLL = 0.25
 
 
@@ -54,26 +46,15 @@ class Server(Protocol):
         """Which of these run ids the collection holds."""
         ...
 
+    def held_keys(
+        self, collection_id: str, keys: Collection[str], capabilities: Capabilities
+    ) -> set[str]:
+        """Which of these upload keys the collection holds, asked by key (DQL)."""
+        ...
 
-def run_payload(run: object) -> bytes:
-    """A run's JSON as an upload sends it (with its ids), compact."""
-    from pydantic_core import to_jsonable_python  # noqa: PLC0415
-
-    data = to_jsonable_python(run)
-    try:
-        return orjson.dumps(data)
-    except orjson.JSONEncodeError:  # integers past 64 bits, NaN, lone surrogates
-        return json.dumps(data, separators=(",", ":")).encode()
-
-
-def oversize_message(size: int) -> str | None:
-    """Why a run of ``size`` bytes of JSON cannot be sent, or None when it can."""
-    if ENVELOPE_BYTES + size <= MAX_REQUEST_BYTES:
-        return None
-    return (
-        f"the run is {size / 2**20:,.1f} MiB of JSON, over Docent's limit of "
-        f"{MAX_REQUEST_BYTES / 2**20:,.0f} MiB for one request: Docent refuses it"
-    )
+    def collection_keys(self, collection_id: str, known: Mapping[str, str]) -> dict[str, str]:
+        """Run id -> upload key of every run of the collection (``known`` is not asked for)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -91,12 +72,6 @@ class Outgoing:
         return Outgoing(self.key, run_id, self.origin, self.payload.replace(old, new, 1))
 
 
-def request_body(runs: Sequence[Outgoing]) -> bytes:
-    """The gzipped JSON of ``POST /{collection}/agent_runs``."""
-    body = _ENVELOPE[0] + b",".join(run.payload for run in runs) + _ENVELOPE[1]
-    return gzip.compress(body, compresslevel=_GZIP_LEVEL)
-
-
 @dataclass
 class Span:
     """How many runs, and the first and last line they came from."""
@@ -105,17 +80,21 @@ class Span:
     first: str = ""
     last: str = ""
 
-    def add(self, runs: Iterable[Outgoing]) -> None:
-        for run in runs:
+    def add(self, origins: Iterable[str]) -> None:
+        for origin in origins:
             self.runs += 1
-            self.first = self.first or run.origin
-            self.last = run.origin
+            self.first = self.first or origin
+            self.last = origin
 
     def text(self) -> str:
-        if not self.runs:
-            return "0 runs"
-        where = self.first if self.first == self.last else f"{self.first} to {self.last}"
-        return f"{self.runs:,} run{'' if self.runs == 1 else 's'} ({where})"
+        """``N runs (FIRST to LAST)``."""
+        return f"{self.count()} ({self.where()})"
+
+    def count(self) -> str:
+        return f"{self.runs:,} run{'' if self.runs == 1 else 's'}"
+
+    def where(self) -> str:
+        return self.first if self.first == self.last else f"{self.first} to {self.last}"
 
 
 @dataclass
@@ -152,8 +131,40 @@ class CollectionSender:
     """The batch sent and not answered yet."""
     job_ids: list[str] = field(default_factory=list)
     """The jobs of the batches a server that stores runs asynchronously queued."""
+    already: int = 0
+    """Runs ``unsent`` left out: the collection held them, or this sender took them before."""
     _reuse: dict[str, str] = field(default_factory=dict)
     """Upload key -> the id an earlier attempt sent it with, for runs found missing."""
+    _taken: set[str] = field(default_factory=set)
+    _collection_keys: set[str] | None = None
+
+    def held(self, keys: Collection[str]) -> set[str]:
+        """Which of these keys the collection holds: the ledger's, and the server's by key (DQL)
+        or from the metadata of its runs (read once, those the ledger knows left out)."""
+        wanted = set(keys)
+        held = self.ledger.stored_keys() & wanted
+        if self.capabilities.dql:
+            return held | self.server.held_keys(self.collection_id, wanted, self.capabilities)
+        if self.capabilities.finds_keys:
+            if self._collection_keys is None:
+                known = self.ledger.keys_by_run_id()
+                found = self.server.collection_keys(self.collection_id, known)
+                self._collection_keys = set(found.values())
+            held |= self._collection_keys & wanted
+        return held
+
+    def unsent(self, batch: Sequence[Outgoing]) -> list[Outgoing]:
+        """The runs of the batch whose keys neither the collection holds nor this sender took
+        before (the same line given twice); the others are counted in ``already``."""
+        held = self.held([run.key for run in batch])
+        missing = []
+        for run in batch:
+            if run.key in held or run.key in self._taken:
+                self.already += 1
+                continue
+            self._taken.add(run.key)
+            missing.append(run)
+        return missing
 
     def resolve_in_flight(self) -> Resolution:
         """Ask the server about the runs an earlier upload left in flight (ledger)."""
@@ -191,7 +202,9 @@ class CollectionSender:
         while True:
             tries += 1
             try:
-                job = self.server.post_runs(self.collection_id, request_body(self.in_flight))
+                job = self.server.post_runs(
+                    self.collection_id, request_body(run.payload for run in self.in_flight)
+                )
             except ServerFault as fault:
                 if fault.answered:
                     if tries == 1:  # an earlier attempt may still arrive: leave it in flight
@@ -244,6 +257,6 @@ class CollectionSender:
 
     def _done(self, runs: list[Outgoing]) -> None:
         self.ledger.stored(run.run_id for run in runs)
-        self.acknowledged.add(runs)
+        self.acknowledged.add(run.origin for run in runs)
         done = {run.run_id for run in runs}
         self.in_flight = [run for run in self.in_flight if run.run_id not in done]
