@@ -149,6 +149,6 @@ def test_only_runs_over_the_request_limit_are_refused() -> None:
     assert oversize_message(1000) is None
     message = oversize_message(101 * 2**20)
     assert message == (
-        "the run is 101.0 MiB of JSON, over Docent's limit of 100 MiB for one request: "
+        "the run is 101.0 MiB of JSON, over Docent's limit of 100.0 MiB for one request: "
         "Docent refuses it"
     )

@@ -19,7 +19,7 @@ from nemogym_docent.jsonl.dumping import dump_agent_run
 from nemogym_docent.jsonl.parsing import BLANK, read_json_line
 from nemogym_docent.options import ConversionOptions, RecordOrigin
 from nemogym_docent.upload.keys import agent_run_upload_key, set_upload_key, upload_key
-from nemogym_docent.upload.payload import MAX_REQUEST_BYTES, oversize_message, run_payload
+from nemogym_docent.upload.payload import may_be_oversize, oversize_message, run_payload
 
 TaskKind = Literal["convert", "upload", "validate", "agent_runs"]
 
@@ -244,9 +244,9 @@ def _agent_run(source: Source, number: int, raw: bytes, value: dict[str, Any]) -
 def _size_warnings(
     value: dict[str, Any], raw: bytes, options: ConversionOptions, origin: RecordOrigin
 ) -> tuple[Issue, ...]:
-    """That the record's run will be over Docent's request limit; only lines of a quarter of the
-    limit or more are converted to find out (a run is not four times its line)."""
-    if len(raw) < MAX_REQUEST_BYTES // 4:
+    """That the record's run will be over Docent's request limit (only lines that may be are
+    converted to find out)."""
+    if not may_be_oversize(len(raw)):
         return ()
     try:
         run = convert_rollout(value, ConversionOptions(strict=False, detail=options.detail), origin)

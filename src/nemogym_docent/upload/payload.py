@@ -31,9 +31,19 @@ def oversize_message(size: int) -> str | None:
     if ENVELOPE_BYTES + size <= MAX_REQUEST_BYTES:
         return None
     return (
-        f"the run is {size / 2**20:,.1f} MiB of JSON, over Docent's limit of "
-        f"{MAX_REQUEST_BYTES / 2**20:,.0f} MiB for one request: Docent refuses it"
+        f"the run is {_size(size)} of JSON, over Docent's limit of {_size(MAX_REQUEST_BYTES)} "
+        "for one request: Docent refuses it"
     )
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB" if size >= 2**20 else f"{size:,} bytes"
+
+
+def may_be_oversize(line_size: int) -> bool:
+    """Whether the run of a line of ``line_size`` bytes may be over the limit (a quarter of it
+    or more: a run is not four times its line)."""
+    return line_size >= MAX_REQUEST_BYTES // 4
 
 
 def request_body(payloads: Iterable[bytes]) -> bytes:
