@@ -408,10 +408,10 @@ class _Upload:
         if self.sender is not None:
             in_flight.add(run.origin for run in self.sender.in_flight)
         if in_flight.runs:
-            verb = "was" if in_flight.runs == 1 else "were"
+            verb, them = ("was", "it") if in_flight.runs == 1 else ("were", "them")
             lines.append(
                 f"{in_flight.count()} {verb} in flight ({in_flight.where()}): Docent may hold "
-                "them; --resume finds out"
+                f"{them}; --resume finds out"
             )
         lines.append(f"finish the upload with: {resume_command(self.options, self.collection_id)}")
         return lines
