@@ -26,10 +26,10 @@ _IN_FLIGHT = re.compile(rf"{_COUNT} (?:was|were) in flight")
 _FINISH = re.compile(r"finish the upload with: (.+)$", re.MULTILINE)
 
 
-def heavy_rollouts(count: int, *, start: int = 0) -> list[dict[str, Any]]:
+def heavy_rollouts(count: int, *, start: int = 0, words: int = 1200) -> list[dict[str, Any]]:
     """Rollouts of about 20 KB, so that a batch of 25 keeps the server busy a moment."""
     return [
-        rollout([user(f"task {index}: " + "lorem ipsum dolor " * 1200)], _ng_task_index=index)
+        rollout([user(f"task {index}: " + "lorem ipsum dolor " * words)], _ng_task_index=index)
         for index in range(start, start + count)
     ]
 
@@ -155,11 +155,12 @@ def test_a_timeout_says_what_was_in_flight_and_resume_finishes(
     real_docent: RealDocent, server_env: dict[str, str], export: Path
 ) -> None:
     collection = real_docent.create_collection("timeout")
-    # One batch of all 200 runs takes the server several seconds.
-    process = start_upload(export, collection, "--timeout", "2", "--batch-size", str(RUNS))
+    export = write_export(export, heavy_rollouts(RUNS, words=6000))
+    # One batch of all 200 runs of 100 KB takes the server many seconds.
+    process = start_upload(export, collection, "--timeout", "1", "--batch-size", str(RUNS))
     code, stderr = finish(process)
     assert code == 2, stderr
-    assert "within 2s" in stderr
+    assert "within 1s" in stderr
     acknowledged, in_flight, command = reported(stderr)
     assert in_flight > 0
     assert acknowledged <= settled_count(real_docent, collection) <= acknowledged + in_flight
