@@ -53,7 +53,7 @@ $(RAY_STAMP): requirements-ray.lock pyproject.toml
 	@touch $@
 
 test-ray: $(RAY_STAMP)
-	$(RAY_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_ray.py
+	$(RAY_VENV)/bin/python -m pytest -p no:cacheprovider tests/ray_data
 
 # The upload tests against the real Docent server (../shared/docent-server), started in a
 # temporary state folder and stopped after; skipped when that folder is absent.
@@ -71,8 +71,8 @@ clean:
 
 # Opt-in soak: the property and fuzz tests with SOAK times more examples, freshly random.
 SOAK ?= 20
-SOAK_TESTS := tests/test_property_parity.py tests/test_property_schema_agreement.py \
-	tests/test_fuzz_json_lines.py tests/test_nothing_lost.py
+SOAK_TESTS := tests/oracle/test_property_parity.py tests/validation/test_property_schema_agreement.py \
+	tests/oracle/test_fuzz_json_lines.py tests/mapping/test_nothing_lost.py
 .PHONY: soak
 soak: install
 	NEMOGYM_DOCENT_SOAK=$(SOAK) $(BIN)/python -m pytest -n 2 -p no:cacheprovider \

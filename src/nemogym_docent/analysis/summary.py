@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -21,6 +21,7 @@ from nemogym_docent.analysis.selection import numeric_reward, task_key
 from nemogym_docent.analysis.where import Where, matches_all
 from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.jsonl.discovery import Source, discover, read_lines
 from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
 from nemogym_docent.mapping.full.scores import REWARD, rollout_scores
 
@@ -265,11 +266,28 @@ class ExportSummary:
         }
 
 
-def summarize_jsonl_files(paths: Iterable[str | Path]) -> ExportSummary:
-    """Summarize JSONL exports, one line at a time."""
+def summarize_jsonl_files(
+    paths: Iterable[str | Path], *, conditions: tuple[Where, ...] = ()
+) -> ExportSummary:
+    """Summarize JSONL exports (files, folders, globs; plain, ``.gz`` or ``.zst``), one line at a
+    time, read as every command reads them (side files in folders left out).
+
+    An input that cannot be found or read raises ``ConversionError`` (an ``InputError``).
+    """
+    found = discover([str(path) for path in paths], skip_unreadable=False)
+    return summarize_sources(found.sources, conditions=conditions)
+
+
+def summarize_sources(
+    sources: Iterable[Source],
+    *,
+    conditions: tuple[Where, ...] = (),
+    note: Callable[[str], None] = lambda _: None,
+) -> ExportSummary:
+    """Summarize found inputs; ``note`` hears when a name and its content disagree about
+    compression."""
     summary = ExportSummary()
-    for path in paths:
-        with Path(path).open("rb") as stream:
-            for raw in split_lines(stream):
-                summary.add_line(str(path), raw)
+    for source in sources:
+        for raw in split_lines(read_lines(source, count_bytes=lambda _: None, note=note)):
+            summary.add_line(source.name, raw, conditions=conditions)
     return summary

@@ -12,12 +12,14 @@ import typer
 from nemogym_docent.cli.options import (
     Conversion,
     Inputs,
+    IssueFormat,
+    JudgeLeniently,
     Quiet,
     Selecting,
     Sending,
+    SummaryFormat,
     Where,
     Workers,
-    choice,
     examples,
     grouped,
 )
@@ -96,31 +98,14 @@ def convert(
 )
 def validate(
     inputs: Inputs,
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            callback=choice("text", "json", "github"),
-            help="text (file:line: path: message), json (one object a line) or github "
-            "(::error annotations for GitHub Actions).",
-        ),
-    ] = "text",
+    output_format: IssueFormat = "text",
     max_errors: Annotated[
         int,
         typer.Option(
             "--max-errors", min=0, metavar="N", help="Stop after reporting N errors (0: no limit)."
         ),
     ] = 0,
-    lenient: Annotated[
-        bool,
-        typer.Option(
-            "--lenient",
-            help="Judge by the lenient mode: a record that converts only leniently is valid, "
-            "and each approximation is listed as a warning (validate writes no runs).",
-        ),
-    ] = False,
+    lenient: JudgeLeniently = False,
     allow_empty: Annotated[
         bool,
         typer.Option("--allow-empty", help="Exit 0 for an input without records (default: 1)."),
@@ -205,16 +190,7 @@ def upload(
 )
 def summary(
     inputs: Inputs,
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            callback=choice("text", "json"),
-            help="text (tables) or json (one object, for scripts).",
-        ),
-    ] = "text",
+    output_format: SummaryFormat = "text",
     where: Where = None,
     quiet: Quiet = False,
 ) -> None:

@@ -13,12 +13,25 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_type_hints
 
 import typer
 from typer.models import OptionInfo
 
 from nemogym_docent.options import ConversionOptions
+
+
+def choice(*allowed: str) -> Callable[[str], str]:
+    """A typer callback that accepts one of ``allowed`` (said in the error otherwise)."""
+    words = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not a format; choose {words}")
+        return value
+
+    return check
+
 
 Inputs = Annotated[
     list[str],
@@ -47,14 +60,43 @@ SkipInvalid = Annotated[
         "Unreadable files met in a directory are skipped too.",
     ),
 ]
-Lenient = Annotated[
-    bool,
-    typer.Option(
-        "--lenient",
-        help="Also convert what Docent's converter refuses, approximating it and recording "
-        "each approximation in the run's metadata (conversion.losses).",
-    ),
-]
+
+
+def _lenient(help_text: str) -> Any:
+    return Annotated[bool, typer.Option("--lenient", help=help_text)]
+
+
+def _output_format(*allowed: str, help_text: str) -> Any:
+    return Annotated[
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", callback=choice(*allowed), help=help_text),
+    ]
+
+
+if TYPE_CHECKING:  # what the values are; typer reads the declarations below
+    Lenient: TypeAlias = bool
+    JudgeLeniently: TypeAlias = bool
+    IssueFormat: TypeAlias = str
+    SummaryFormat: TypeAlias = str
+else:
+    Lenient = _lenient(
+        "Also convert what Docent's converter refuses, approximating it and recording "
+        "each approximation in the run's metadata (conversion.losses)."
+    )
+    JudgeLeniently = _lenient(
+        "Judge by the lenient mode: a record that converts only leniently is valid, "
+        "and each approximation is listed as a warning (validate writes no runs)."
+    )
+    IssueFormat = _output_format(
+        "text",
+        "json",
+        "github",
+        help_text="text (file:line: path: message), json (one object a line) or github "
+        "(::error annotations for GitHub Actions).",
+    )
+    SummaryFormat = _output_format(
+        "text", "json", help_text="text (tables) or json (one object, for scripts)."
+    )
 DetailLevel = Annotated[
     Literal["docent", "full"],
     typer.Option(
@@ -292,18 +334,6 @@ _KEYWORD = inspect.Parameter.KEYWORD_ONLY
 def examples(*lines: str) -> str:
     """An epilog of examples, kept as written (``\\b`` stops the help from rewrapping it)."""
     return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
-
-
-def choice(*allowed: str) -> Callable[[str], str]:
-    """A typer callback that accepts one of ``allowed`` (said in the error otherwise)."""
-    words = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
-
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise typer.BadParameter(f"{value!r} is not a format; choose {words}")
-        return value
-
-    return check
 
 
 _DURATION = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|m|h)?\Z")

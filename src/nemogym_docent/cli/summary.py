@@ -11,11 +11,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from nemogym_docent.analysis.summary import ExportSummary
+from nemogym_docent.analysis.summary import ExportSummary, summarize_sources
 from nemogym_docent.analysis.where import WhereError, compile_conditions
 from nemogym_docent.cli.reporting import fail, say
-from nemogym_docent.jsonl.discovery import InputError, discover, read_lines
-from nemogym_docent.jsonl.parsing import split_lines
+from nemogym_docent.jsonl.discovery import InputError, discover
 
 REFUSALS_SHOWN = 10
 _BARS = " ▁▂▃▄▅▆▇█"
@@ -33,12 +32,8 @@ def run_summary(inputs: list[str], *, output_format: str, where: list[str], quie
         fail(str(exc), hints=[exc.hint] if exc.hint else [])
     if not quiet:
         say(*found.notes)
-    summary = ExportSummary()
     try:
-        for source in found.sources:
-            lines = read_lines(source, count_bytes=_ignore, note=say)
-            for raw in split_lines(lines):
-                summary.add_line(source.name, raw, conditions=conditions)
+        summary = summarize_sources(found.sources, conditions=conditions, note=say)
     except InputError as exc:
         fail(str(exc), hints=[exc.hint] if exc.hint else [])
     if output_format == "json":
@@ -46,10 +41,6 @@ def run_summary(inputs: list[str], *, output_format: str, where: list[str], quie
         sys.stdout.buffer.write(b"\n")
         return
     print_summary(summary, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
-
-
-def _ignore(_size: int) -> None:
-    pass
 
 
 def print_summary(summary: ExportSummary, console: Console) -> None:

@@ -41,8 +41,8 @@ _SIDECARS = (
 )
 
 
-class InputError(Exception):
-    """An input that cannot be found or read (exit code 2), and what to do about it."""
+class InputError(ConversionError):
+    """An input that cannot be found or read as a whole (exit code 2), and what to do about it."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -10,8 +10,7 @@ from typing import Any
 
 from builders import rollout
 from cli_helpers import output_lines, run_cli, write_export
-from fake_docent import COLLECTION, FakeDocent
-from test_upload import urls, without_ids
+from fake_docent import COLLECTION, FakeDocent, urls, without_ids
 
 from nemogym_docent.analysis.selection import task_key
 

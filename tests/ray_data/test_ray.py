@@ -33,9 +33,13 @@ ray = pytest.importorskip("ray", reason="needs the ray extra (make test-ray)")
 psutil = pytest.importorskip("psutil")
 pafs = pytest.importorskip("pyarrow.fs")
 
-from fake_docent import API_KEY, COLLECTION, FakeDocent  # noqa: E402
+from fake_docent import (  # noqa: E402
+    API_KEY,
+    COLLECTION,
+    FakeDocent,
+    without_ids,
+)
 from pytest_httpserver import HTTPServer  # noqa: E402
-from test_upload import without_ids  # noqa: E402
 from werkzeug import Request  # noqa: E402
 
 from nemogym_docent import (  # noqa: E402
@@ -174,7 +178,7 @@ def test_a_failed_record_stops_a_strict_write_naming_file_and_line(tmp_path: Pat
     dataset = read_nemogym_rollouts(str(export))
     with pytest.raises(ConversionError) as refused:
         write_agent_runs(dataset, str(tmp_path / "out"))
-    assert f"{export}: line 3: agent_ref: is required" in str(refused.value)
+    assert f"{export}:3: agent_ref: is required" in str(refused.value)
 
 
 def test_missing_inputs_are_refused_before_ray_runs(tmp_path: Path) -> None:
@@ -266,7 +270,7 @@ def test_the_datasink_stops_at_a_failed_row_or_leaves_it_out(
     dataset = read_nemogym_rollouts(str(export))
     with pytest.raises(ConversionError) as refused:
         dataset.write_datasink(DocentDatasink(**options))
-    assert f"{export}: line 4: agent_ref: is required" in str(refused.value)
+    assert f"{export}:4: agent_ref: is required" in str(refused.value)
     assert docent.runs == []
     sink = DocentDatasink(**options, skip_invalid=True)
     dataset.write_datasink(sink)

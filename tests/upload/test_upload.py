@@ -24,7 +24,7 @@ from cli_helpers import (
     without_agent_ref,
     write_export,
 )
-from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config
+from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config, urls, without_ids
 from pytest_httpserver import HTTPServer
 
 
@@ -40,24 +40,9 @@ def isolated_docent_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     isolate_docent_config(tmp_path, monkeypatch)
 
 
-def urls(server: HTTPServer) -> list[str]:
-    return ["--api-url", server.url_for("/"), "--frontend-url", "http://127.0.0.1:1/web"]
-
-
 def upload_args(docent: FakeDocent, export: Path, *options: str) -> list[str]:
     """``upload EXPORT --collection-id COLLECTION OPTIONS`` against the loopback Docent."""
     return ["upload", str(export), "--collection-id", COLLECTION, *options, *urls(docent.server)]
-
-
-def without_ids(run: dict[str, Any]) -> dict[str, Any]:
-    """The run as ``convert`` writes it: without its ids and its upload key."""
-    run = json.loads(json.dumps(run))
-    run.pop("id")
-    assert re.fullmatch("[0-9a-f]{64}", run["metadata"]["nemogym"].pop("upload_key"))
-    run["transcripts"] = [
-        {key: value for key, value in t.items() if key != "id"} for t in run["transcripts"]
-    ]
-    return run
 
 
 def expected_runs(export: Path) -> list[dict[str, Any]]:

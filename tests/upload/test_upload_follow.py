@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from builders import rollout
 from cli_helpers import run_cli, run_key
-from fake_docent import COLLECTION, FakeDocent
-from test_upload import urls
+from fake_docent import COLLECTION, FakeDocent, urls
 
 WAIT_SECONDS = 60
 

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cli_helpers import jsonl, output_lines, run_cli, run_key, valid_rollouts, write_export
-from fake_docent import COLLECTION, FakeDocent
-from test_upload import urls, without_ids
+from fake_docent import COLLECTION, FakeDocent, urls, without_ids
 
 from nemogym_docent.options import ConversionOptions
 from nemogym_docent.upload.keys import agent_run_upload_key, upload_key

@@ -247,3 +247,18 @@ def isolate_docent_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     for name in (*names, "NEMOGYM_DOCENT_LEDGER", "XDG_STATE_HOME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(docent_base.time, "sleep", lambda _seconds: None)
+
+
+def urls(server: HTTPServer) -> list[str]:
+    return ["--api-url", server.url_for("/"), "--frontend-url", "http://127.0.0.1:1/web"]
+
+
+def without_ids(run: dict[str, Any]) -> dict[str, Any]:
+    """The run as ``convert`` writes it: without its ids and its upload key."""
+    run = json.loads(json.dumps(run))
+    run.pop("id")
+    assert re.fullmatch("[0-9a-f]{64}", run["metadata"]["nemogym"].pop("upload_key"))
+    run["transcripts"] = [
+        {key: value for key, value in t.items() if key != "id"} for t in run["transcripts"]
+    ]
+    return run

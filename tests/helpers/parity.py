@@ -14,7 +14,7 @@ from docent.sdk.integrations.util import ConversionError as DocentConversionErro
 import nemogym_docent
 from nemogym_docent import ConversionError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus"
 EXAMPLES = REPO / "examples" / "rollouts.jsonl"
 FIXTURES = REPO / "tests" / "fixtures"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from builders import rollout, user
 from cli_helpers import run_cli, valid_rollouts, write_export
-from fake_docent import COLLECTION, FakeDocent
-from test_upload import upload_args, urls
+from fake_docent import COLLECTION, FakeDocent, urls
+from test_upload import upload_args
 from test_upload_follow import _interrupt, _until
 
 from nemogym_docent.upload import payload

@@ -31,7 +31,7 @@ from nemogym_docent.models._generated import (
     TokenOnlyMessage,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from tagged_unions import CodeFormatter
 
 PLAIN = {
