@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 BATCH_BYTES = 64 << 20
 ATTEMPTS = 4
+_STOPPING = "stopping once Docent answers the batch in flight (Ctrl-C again to stop at once)"
 """How often a batch is tried before the upload stops (``--follow``: until it goes)."""
 T = TypeVar("T")
 
@@ -352,18 +353,19 @@ class _Upload:
         asked = self._stop_asked
 
         def handle(number: int, _frame: FrameType | None) -> None:
-            if asked:
-                for stopping in STOPPING_SIGNALS:  # as main: nothing cuts the clean-up
-                    signal.signal(stopping, signal.SIG_IGN)
-                raise Interrupted(number)
             asked.append(number)
-            say("stopping once Docent answers the batch in flight (Ctrl-C again to stop at once)")
+            if len(asked) == 1:
+                say(_STOPPING)
+                return
+            for stopping in STOPPING_SIGNALS:  # as main does: nothing cuts the clean-up
+                signal.signal(stopping, signal.SIG_IGN)
+            raise Interrupted(number)
 
         previous = {number: signal.signal(number, handle) for number in STOPPING_SIGNALS}
         try:
             yield
         finally:
-            if not asked or len(asked) == 1:
+            if len(asked) < 2:
                 for number, handler in previous.items():
                     signal.signal(number, handler)
         if asked:
