@@ -198,10 +198,14 @@ def test_public_names_stay_importable() -> None:
         "RolloutCheck",
         "Verdict",
         "check_nemogym_rollout",
+        "compare_exports",
+        "compare_rollouts",
         "convert_nemogym_jsonl_file_to_agent_runs",
         "convert_nemogym_jsonl_line",
         "convert_nemogym_rollout_to_agent_run",
         "iter_nemogym_jsonl_file_to_agent_runs",
+        "summarize_jsonl_files",
+        "summarize_rollouts",
         "validate_nemogym_rollout",
     }
     for name in nemogym_docent.__all__:

@@ -12,6 +12,8 @@ TYPE_CHECKING = False  # as typing's, without importing typing before the CLI ha
 if TYPE_CHECKING:
     from typing import Any
 
+    from nemogym_docent.analysis.compare import compare_exports, compare_rollouts
+    from nemogym_docent.analysis.summary import summarize_jsonl_files, summarize_rollouts
     from nemogym_docent.check import RolloutCheck, Verdict, check_nemogym_rollout
     from nemogym_docent.convert import (
         convert_nemogym_jsonl_file_to_agent_runs,
@@ -36,6 +38,10 @@ _LAZY = {
     "RecordOrigin": "nemogym_docent.options",
     "Detail": "nemogym_docent.options",
     "validate_nemogym_rollout": "nemogym_docent.validation.validator",
+    "summarize_jsonl_files": "nemogym_docent.analysis.summary",
+    "summarize_rollouts": "nemogym_docent.analysis.summary",
+    "compare_exports": "nemogym_docent.analysis.compare",
+    "compare_rollouts": "nemogym_docent.analysis.compare",
 }
 
 __all__ = [
@@ -46,10 +52,14 @@ __all__ = [
     "RolloutCheck",
     "Verdict",
     "check_nemogym_rollout",
+    "compare_exports",
+    "compare_rollouts",
     "convert_nemogym_jsonl_file_to_agent_runs",
     "convert_nemogym_jsonl_line",
     "convert_nemogym_rollout_to_agent_run",
     "iter_nemogym_jsonl_file_to_agent_runs",
+    "summarize_jsonl_files",
+    "summarize_rollouts",
     "validate_nemogym_rollout",
 ]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import statistics
 from pathlib import Path
 
 import pytest
@@ -39,11 +41,19 @@ def test_text_shows_each_group_the_metrics_and_the_refusals(
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     file_row = next(line for line in lines if line.strip().startswith("math.jsonl"))
-    # 8 rollouts; 4 tasks: the orphan output is agent/task/0 again, and the record without an
-    # agent is task/0 of no agent, at that agent's top reward; task 1 never reaches 1.
+    # 8 rollouts; 4 tasks: the orphan output is task 0 of "agent" again, and the record without
+    # an agent is task 0 of no agent. pass@1: task 0 [1, 0, 1] 1 - C(1,1)/C(3,1) = 2/3, task 1
+    # [0, 0] 0, task 2 [0.5, 1] (not binary: the first value) 0.5, no agent's [1] 1.
     assert file_row.split()[1:4] == ["8", "4", "2"]
-    assert "75% @3" in file_row
-    assert any(line.split()[:3] == ["correct", "6", "0.3333"] for line in lines)
+    assert f"{100 * (2 / 3 + 0 + 0.5 + 1) / 4:.1f}%   100.0% @3" in file_row
+    assert any(line.split() == ["mean/correct", "0.3333"] for line in lines)
+    # Agent "agent": tasks [1, 1, 0] (rollout order), [0, 0], [0.5, 1]. avg-of-3: (2/3 + 0 +
+    # 0.75) / 3; runs 0..2: 50, 200/3, 0, whose sample std over sqrt(3) is the error.
+    runs = [50, 200 / 3, 0]
+    spread = statistics.stdev(runs) / math.sqrt(3)
+    average = 100 * (2 / 3 + 0 + 0.75) / 3
+    row = ["pass@1[avg-of-3]/accuracy", f"{average:.1f}%", "±", f"{spread:.1f}"]
+    assert row in [line.split() for line in lines]
     assert any("agent_ref: is required" in line for line in lines)
     assert any("response.output[*].call_id: no call with call_id" in line for line in lines)
 

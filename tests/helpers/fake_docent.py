@@ -83,6 +83,9 @@ class FakeDocent:
     server's way)."""
     collections: dict[str, str] = field(default_factory=lambda: {COLLECTION: "evals"})
     """Id -> name of the collections the key sees (``/rest/create`` makes ``COLLECTION``)."""
+    saves_filters: bool = False
+    """True: ``POST /rest/{collection}/filters`` saves a filter (``saved_filters``); else 404."""
+    saved_filters: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self) -> None:
@@ -113,6 +116,9 @@ class FakeDocent:
         self.server.expect_request(
             f"/rest/{COLLECTION}/agent_run_metadata", method="POST"
         ).respond_with_handler(self._metadata)
+        self.server.expect_request(
+            f"/rest/{COLLECTION}/filters", method="POST"
+        ).respond_with_handler(self._save_filter)
 
     def upload_keys(self) -> list[str]:
         """The upload key of every stored run, in arrival order."""
@@ -185,6 +191,13 @@ class FakeDocent:
         self.status_requests += 1
         jobs = json.loads(request.get_data())["job_ids"]
         body = {"jobs": [{"job_id": job, "status": self.job_status} for job in jobs]}
+        return Response(json.dumps(body), content_type="application/json")
+
+    def _save_filter(self, request: Request) -> Response:
+        if not self.saves_filters:
+            return Response(json.dumps({"detail": "Not Found"}), status=404)
+        self.saved_filters.append(json.loads(request.get_data()))
+        body = {"id": f"filter-{len(self.saved_filters)}", **self.saved_filters[-1]}
         return Response(json.dumps(body), content_type="application/json")
 
     def _dql(self, request: Request) -> Response:

@@ -1,10 +1,10 @@
-"""What an export holds, per file and per agent, read in one pass with bounded memory.
+"""What an export holds, per file, per agent and in total, read in one pass.
 
-For each group: rollouts, tasks, rollouts per task, reward mean/min/max and a histogram, pass@k
-over tasks, the mean of each NeMo Gym metric, and why the strict mode refuses what it refuses.
-Memory grows with the number of tasks (two numbers each), metric names and refusal reasons,
-never with the number of rollouts: the histogram keeps at most ``HISTOGRAM_VALUES`` distinct
-rewards, rounding them more coarsely when there are more.
+For each group: rollouts, tasks, rollouts per task, the measured rewards' mean, range and
+histogram, NeMo Gym's own metrics (``analysis.metrics``), ``ng_perf``, failed attempts, and why
+the strict mode refuses what it refuses. Memory grows with the number of rollouts by a few
+numbers each (NeMo Gym's metrics need every task's rewards in order); the histogram keeps at
+most ``HISTOGRAM_VALUES`` distinct rewards, rounding them more coarsely when there are more.
 """
 
 from __future__ import annotations
@@ -17,38 +17,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from nemogym_docent.analysis.selection import numeric_reward, task_key
+from nemogym_docent.analysis.metrics import (
+    FAILURE_CLASS,
+    PERF,
+    FailureCounts,
+    MetricsGroup,
+    RolloutEntry,
+    agent_label,
+    nemo_gym_task,
+    rollout_metrics,
+)
 from nemogym_docent.analysis.where import Where, matches_all
 from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.jsonl.discovery import Source, discover, read_lines
 from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
-from nemogym_docent.mapping.full.scores import REWARD, rollout_scores
 
 HISTOGRAM_VALUES: Final = 512
 HISTOGRAM_BINS: Final = 10
-NO_AGENT: Final = "(no agent)"
 _INDEX = re.compile(r"\[\d+\]")
 _MORE = re.compile(r" \(and \d+ more\)\Z")
-
-
-def rollout_metrics(rollout: dict[str, Any]) -> dict[str, float]:
-    """NeMo Gym's per-rollout metrics, named as full detail names its scores
-    (``rollout_scores``), without ``reward``. Booleans count as 0 and 1."""
-    fields = {key: value for key, value in rollout.items() if key != REWARD}
-    metrics: dict[str, float] = {}
-    for name, value in rollout_scores(None, fields).scores.items():
-        number = _number(value)
-        if name != REWARD and number is not None:
-            metrics[name] = number
-    return metrics
-
-
-def _number(value: Any) -> float | None:
-    if not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return None if math.isnan(number) or math.isinf(number) else number
 
 
 def refusal_reason(json_path: str, message: str) -> str:
@@ -110,54 +98,41 @@ def _round(value: float, digits: int) -> float:
 class GroupSummary:
     """The summary of one file, one agent, or everything."""
 
+    answer_key: str | None = None
     records: int = 0
     """Non-blank lines read."""
     rollouts: int = 0
-    """Records that are JSON objects."""
+    """Records that are rollouts (JSON objects that are not failed attempts)."""
     unreadable: int = 0
     """Lines that are not JSON, and JSON values that are not objects."""
     strict_refusals: Counter[str] = field(default_factory=Counter)
+    metrics: MetricsGroup = field(init=False)
+    failures: FailureCounts = field(default_factory=FailureCounts)
     _rewards: list[float] = field(default_factory=lambda: [0, 0.0, math.inf, -math.inf])
     _histogram: RewardHistogram = field(default_factory=RewardHistogram)
-    _tasks: dict[Hashable, list[Any]] = field(default_factory=dict)
-    """Per task: rollouts, best reward, agent."""
-    _top_rewards: dict[str, float] = field(default_factory=dict)
-    """Per agent: the highest reward."""
-    _metrics: dict[str, list[float]] = field(default_factory=dict)
-    """Per metric: rollouts that have it, sum."""
 
-    def add(
-        self, rollout: dict[str, Any], *, refusal: str | None, task: Hashable | None, agent: str
-    ) -> None:
+    def __post_init__(self) -> None:
+        self.metrics = MetricsGroup(self.answer_key)
+
+    def add(self, rollout: ReadRollout, *, refusal: str | None) -> None:
         self.records += 1
         self.rollouts += 1
         if refusal is not None:
             self.strict_refusals[refusal] += 1
-        reward = numeric_reward(rollout)
-        if reward is not None and math.isinf(reward):
-            reward = None
-        if reward is not None:
+        entry = rollout.entry
+        reward = entry.reward
+        if reward is not None and not math.isinf(reward) and not entry.masked:
             totals = self._rewards
             totals[0] += 1
             totals[1] += reward
             totals[2] = min(totals[2], reward)
             totals[3] = max(totals[3], reward)
             self._histogram.add(reward)
-            top = self._top_rewards.get(agent)
-            if top is None or reward > top:
-                self._top_rewards[agent] = reward
-        if task is not None:
-            found = self._tasks.get(task)
-            if found is None:
-                self._tasks[task] = [1, reward, agent]
-            else:
-                found[0] += 1
-                if reward is not None and (found[1] is None or reward > found[1]):
-                    found[1] = reward
-        for name, value in rollout_metrics(rollout).items():
-            totals = self._metrics.setdefault(name, [0, 0.0])
-            totals[0] += 1
-            totals[1] += value
+        self.metrics.add_entry(entry, rollout.task, rollout.metrics, rollout.perf)
+
+    def add_failure(self, row: dict[str, Any]) -> None:
+        self.records += 1
+        self.failures.add(row)
 
     def add_unreadable(self, reason: str) -> None:
         self.records += 1
@@ -167,12 +142,12 @@ class GroupSummary:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``--format json``."""
         count, total, low, high = self._rewards
-        sizes = [found[0] for found in self._tasks.values()]
+        sizes = self.metrics.task_sizes()
         return {
             "records": self.records,
             "rollouts": self.rollouts,
             "unreadable": self.unreadable,
-            "tasks": len(self._tasks),
+            "tasks": len(sizes),
             "rollouts_per_task": (
                 {"mean": sum(sizes) / len(sizes), "min": min(sizes), "max": max(sizes)}
                 if sizes
@@ -189,60 +164,73 @@ class GroupSummary:
                 if count
                 else None
             ),
-            "pass_at_k": self._pass_at_k(max(sizes, default=0)),
-            "metrics": {
-                name: {"count": int(n), "mean": total / n}
-                for name, (n, total) in sorted(self._metrics.items())
-            },
+            "metrics": self.metrics.metrics(),
+            "ng_perf": self.metrics.perf() or None,
+            "failures": self.failures.as_dict(),
             "strict_refusals": dict(self.strict_refusals.most_common()),
         }
 
-    def _pass_at_k(self, k: int) -> dict[str, Any] | None:
-        """The share of tasks with a rollout at the top reward of the task's agent in the group.
 
-        ``k`` is the largest number of rollouts of a task.
-        """
-        tops = self._top_rewards
-        judged = [(best, agent) for _, best, agent in self._tasks.values() if agent in tops]
-        if not judged:
-            return None
-        passed = sum(1 for best, agent in judged if best is not None and best >= tops[agent])
-        return {
-            "k": k,
-            "tasks_passed": passed,
-            "rate": passed / len(judged),
-            "top_reward": dict(sorted(tops.items())),
-        }
+@dataclass(frozen=True)
+class ReadRollout:
+    """One rollout as every group that holds it counts it."""
+
+    entry: RolloutEntry
+    task: Hashable
+    metrics: dict[str, float]
+    perf: Any
 
 
 @dataclass
 class ExportSummary:
-    """Summaries of everything read, by file and by agent (``agent_ref.name``)."""
+    """Summaries of everything read, by file and by agent (NeMo Gym's agent label).
 
-    total: GroupSummary = field(default_factory=GroupSummary)
+    ``answer_key`` names the answer field of ``majority@k`` (``None``: ``extracted_answer``
+    where a rollout has it).
+    """
+
+    answer_key: str | None = None
+    total: GroupSummary = field(init=False)
     files: dict[str, GroupSummary] = field(default_factory=dict)
     agents: dict[str, GroupSummary] = field(default_factory=dict)
+    _read: int = 0
+
+    def __post_init__(self) -> None:
+        self.total = GroupSummary(self.answer_key)
+
+    def _group(self, groups: dict[str, GroupSummary], name: str) -> GroupSummary:
+        found = groups.get(name)
+        if found is None:
+            found = groups[name] = GroupSummary(self.answer_key)
+        return found
 
     def add(self, file: str, record: Any, *, refusal: str | None) -> None:
         """Count one parsed record of ``file``; ``refusal`` is why strict refuses it, if it does."""
-        file_summary = self.files.setdefault(file, GroupSummary())
+        file_summary = self._group(self.files, file)
         if not isinstance(record, dict):
             reason = refusal or "not a JSON object"
             for group in (self.total, file_summary):
                 group.add_unreadable(reason)
             return
-        agent_ref = record.get("agent_ref")
-        agent = agent_ref.get("name") if isinstance(agent_ref, dict) else None
-        agent_name = agent if isinstance(agent, str) and agent else NO_AGENT
-        agent_summary = self.agents.setdefault(agent_name, GroupSummary())
-        key = task_key(record)
-        task = key
-        for group in (self.total, file_summary, agent_summary):
-            group.add(record, refusal=refusal, task=task, agent=agent_name)
+        agent = agent_label(record)
+        groups = (self.total, file_summary, self._group(self.agents, agent))
+        if FAILURE_CLASS in record:
+            for group in groups:
+                group.add_failure(record)
+            return
+        self._read += 1
+        rollout = ReadRollout(
+            RolloutEntry.read(record, answer_key=self.answer_key, arrival=self._read),
+            (agent, nemo_gym_task(record)),
+            rollout_metrics(record),
+            record.get(PERF),
+        )
+        for group in groups:
+            group.add(rollout, refusal=refusal)
 
     def add_unreadable(self, file: str, reason: str) -> None:
         """Count a line that is not JSON."""
-        for group in (self.total, self.files.setdefault(file, GroupSummary())):
+        for group in (self.total, self._group(self.files, file)):
             group.add_unreadable(reason)
 
     def add_line(self, file: str, raw: bytes, *, conditions: tuple[Where, ...] = ()) -> None:
@@ -267,27 +255,42 @@ class ExportSummary:
 
 
 def summarize_jsonl_files(
-    paths: Iterable[str | Path], *, conditions: tuple[Where, ...] = ()
+    paths: Iterable[str | Path],
+    *,
+    conditions: tuple[Where, ...] = (),
+    answer_key: str | None = None,
 ) -> ExportSummary:
     """Summarize JSONL exports (files, folders, globs; plain, ``.gz`` or ``.zst``), one line at a
-    time, read as every command reads them (side files in folders left out).
+    time, read as every command reads them (side files in folders left out). ``answer_key``
+    names the answer field of ``majority@k``.
 
     An input that cannot be found or read raises ``ConversionError`` (an ``InputError``).
     """
     found = discover([str(path) for path in paths], skip_unreadable=False)
-    return summarize_sources(found.sources, conditions=conditions)
+    return summarize_sources(found.sources, conditions=conditions, answer_key=answer_key)
 
 
 def summarize_sources(
     sources: Iterable[Source],
     *,
     conditions: tuple[Where, ...] = (),
+    answer_key: str | None = None,
     note: Callable[[str], None] = lambda _: None,
 ) -> ExportSummary:
     """Summarize found inputs; ``note`` hears when a name and its content disagree about
     compression."""
-    summary = ExportSummary()
+    summary = ExportSummary(answer_key)
     for source in sources:
         for raw in split_lines(read_lines(source, count_bytes=lambda _: None, note=note)):
             summary.add_line(source.name, raw, conditions=conditions)
+    return summary
+
+
+def summarize_rollouts(
+    rollouts: Iterable[Any], *, answer_key: str | None = None, name: str = "<rollouts>"
+) -> ExportSummary:
+    """Summarize parsed rollouts (one JSON value each) as if they were the file ``name``."""
+    summary = ExportSummary(answer_key)
+    for rollout in rollouts:
+        summary.add(name, rollout, refusal=strict_refusal(rollout))
     return summary

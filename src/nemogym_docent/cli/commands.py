@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from nemogym_docent.cli.options import (
+    AnswerKey,
     Conversion,
     Inputs,
     IssueFormat,
@@ -192,15 +193,78 @@ def summary(
     inputs: Inputs,
     output_format: SummaryFormat = "text",
     where: Where = None,
+    answer_key: AnswerKey = None,
     quiet: Quiet = False,
 ) -> None:
-    """Summarize rollouts per file and per agent: tasks, rewards, pass@k, metrics, refusals.
+    """Summarize rollouts per file, per agent and in total: tasks, rewards, NeMo Gym's metrics
+    (pass@k, pass@1[avg-of-k], majority@k, coverage), ng_perf, failed attempts, refusals.
 
-    Reads each input once, holding a few numbers per task, never the rollouts.
+    Reads each input once, holding a few numbers per rollout.
     """
     from nemogym_docent.cli.summary import run_summary  # noqa: PLC0415 (loads the converter)
 
-    run_summary(inputs, output_format=output_format, where=where or [], quiet=quiet)
+    run_summary(
+        inputs,
+        output_format=output_format,
+        where=where or [],
+        answer_key=answer_key,
+        quiet=quiet,
+    )
+
+
+@app.command(
+    epilog=examples(
+        "nemogym-docent compare runs/baseline/ runs/candidate/",
+        "nemogym-docent compare base.jsonl cand.jsonl --format json --fail-on-regression",
+    )
+)
+@grouped
+def compare(
+    baseline: Annotated[str, typer.Argument(help="The baseline export (a file, or a folder).")],
+    candidate: Annotated[str, typer.Argument(help="The candidate export (a file, or a folder).")],
+    *,
+    output_format: SummaryFormat = "text",
+    fail_on_regression: Annotated[
+        bool,
+        typer.Option("--fail-on-regression", help="Exit 1 when any task regressed (for CI)."),
+    ] = False,
+    answer_key: AnswerKey = None,
+    upload: Annotated[
+        bool,
+        typer.Option(
+            "--upload",
+            help="Send both sides of every flipped task to one Docent collection (the upload "
+            "options say where), marked with their side and flip, and print links to them.",
+        ),
+    ] = False,
+    sending: Sending,
+    conversion: Conversion,
+) -> None:
+    """Compare two runs agent by agent: NeMo Gym's metrics on both sides, and the tasks that
+    flipped (gym eval compare's rules), regressions first.
+
+    Exit code 0; with --fail-on-regression, 1 when a task regressed; 2: usage, input or server
+    error.
+    """
+    from nemogym_docent.cli.compare import run_compare  # noqa: PLC0415
+    from nemogym_docent.cli.reporting import fail  # noqa: PLC0415
+    from nemogym_docent.cli.upload import UploadOptions  # noqa: PLC0415
+
+    if not upload and (sending.collection_id or sending.collection_name or sending.dry_run):
+        fail("--collection-id, --collection-name and --dry-run go with --upload")
+    run_compare(
+        baseline,
+        candidate,
+        output_format=output_format,
+        answer_key=answer_key,
+        fail_on_regression=fail_on_regression,
+        quiet=conversion.quiet,
+        upload=(
+            UploadOptions([baseline, candidate], sending, conversion, Selecting())
+            if upload
+            else None
+        ),
+    )
 
 
 @app.command(

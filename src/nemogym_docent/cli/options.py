@@ -150,6 +150,14 @@ Contrast = Annotated[
         help="Only tasks whose rollouts disagree on reward (reads the inputs twice).",
     ),
 ]
+AnswerKey = Annotated[
+    str | None,
+    typer.Option(
+        "--answer-key",
+        metavar="FIELD",
+        help="The answer field majority@k votes on (default: extracted_answer, where present).",
+    ),
+]
 GroupBy = Annotated[
     Literal["task"] | None,
     typer.Option(

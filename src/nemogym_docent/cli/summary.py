@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Container
 from typing import Any
 
 import orjson
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from nemogym_docent.analysis.summary import ExportSummary, summarize_sources
@@ -20,7 +22,14 @@ REFUSALS_SHOWN = 10
 _BARS = " ▁▂▃▄▅▆▇█"
 
 
-def run_summary(inputs: list[str], *, output_format: str, where: list[str], quiet: bool) -> None:
+def run_summary(
+    inputs: list[str],
+    *,
+    output_format: str,
+    where: list[str],
+    answer_key: str | None,
+    quiet: bool,
+) -> None:
     """Read every input once and print the summary (tables or JSON) on stdout."""
     try:
         conditions = compile_conditions(where)
@@ -33,7 +42,9 @@ def run_summary(inputs: list[str], *, output_format: str, where: list[str], quie
     if not quiet:
         say(*found.notes)
     try:
-        summary = summarize_sources(found.sources, conditions=conditions, note=say)
+        summary = summarize_sources(
+            found.sources, conditions=conditions, answer_key=answer_key, note=say
+        )
     except InputError as exc:
         fail(str(exc), hints=[exc.hint] if exc.hint else [])
     if output_format == "json":
@@ -65,14 +76,14 @@ def print_summary(summary: ExportSummary, console: Console) -> None:
             _add_group(table, "all", data["total"], style="bold")
         console.print(table)
     total = data["total"]
-    if total["metrics"]:
-        metrics = Table(title="metrics (all rollouts)", box=box.SIMPLE, title_justify="left")
-        metrics.add_column("metric")
-        metrics.add_column("rollouts", justify="right")
-        metrics.add_column("mean", justify="right")
-        for name, metric in total["metrics"].items():
-            metrics.add_row(name, f"{metric['count']:,}", f"{metric['mean']:.4g}")
-        console.print(metrics)
+    agents = data["agents"]
+    for name, group in agents.items():
+        if group["metrics"]:
+            console.print(metrics_table(f"NeMo Gym metrics of {escape(name)}", group["metrics"]))
+    for title, key in (("ng_perf", "ng_perf"), ("failed attempts", "failures")):
+        extra = _by_agent_table(title, {name: group[key] for name, group in agents.items()})
+        if extra is not None:
+            console.print(extra)
     if total["strict_refusals"]:
         refusals = Table(title="refused by strict mode", box=box.SIMPLE, title_justify="left")
         refusals.add_column("records", justify="right")
@@ -89,28 +100,33 @@ def print_summary(summary: ExportSummary, console: Console) -> None:
 def _group_table(title: str, longest_name: int) -> Table:
     table = Table(title=title, box=box.SIMPLE, title_justify="left")
     table.add_column(
-        title.removeprefix("by ").split()[0], overflow="fold", min_width=min(longest_name, 60)
+        title.removeprefix("by ").split()[0], overflow="fold", min_width=min(longest_name, 40)
     )
     for column in ("rollouts", "tasks", "per task", "reward mean (min–max)"):
         table.add_column(column, justify="right")
     table.add_column("histogram", no_wrap=True)
-    table.add_column("pass@k", justify="right")
-    table.add_column("refused", justify="right")
+    for column in ("pass@1", "pass@k", "masked", "failed", "refused"):
+        table.add_column(column, justify="right")
     return table
 
 
 def _add_group(table: Table, name: str, group: dict[str, Any], style: str = "") -> None:
     reward = group["reward"]
     per_task = group["rollouts_per_task"]
-    pass_at_k = group["pass_at_k"]
+    metrics = group["metrics"]
+    top_k = highest_k(metrics, "pass@{k}/accuracy")
+    failures = group["failures"]
     table.add_row(
-        name,
+        escape(name),
         f"{group['rollouts']:,}",
         f"{group['tasks']:,}",
         f"{per_task['mean']:.3g}" if per_task else "",
         f"{reward['mean']:.3g} ({reward['min']:.3g}–{reward['max']:.3g})" if reward else "",
         _sparkline(reward["histogram"]) if reward else "",
-        f"{pass_at_k['rate']:.0%} @{pass_at_k['k']}" if pass_at_k else "",
+        _percent(metrics.get("pass@1/accuracy")),
+        f"{_percent(metrics[top_k])} @{top_k.split('/')[0][5:]}" if top_k else "",
+        f"{metrics.get('coverage/masked_rollouts', 0):,}",
+        f"{failures['rollouts']:,}" if failures else "0",
         f"{sum(group['strict_refusals'].values()):,}",
         style=style,
     )
@@ -124,3 +140,57 @@ def _sparkline(histogram: list[dict[str, Any]]) -> str:
         _BARS[max(1, round(entry["count"] / top * levels)) if entry["count"] else 0]
         for entry in histogram
     )
+
+
+def highest_k(names: Container[str], pattern: str) -> str | None:
+    """The name of ``pattern`` (with ``{k}``) at the largest k among ``names``, if any."""
+    k = 1
+    while pattern.format(k=k + 1) in names:
+        k += 1
+    name = pattern.format(k=k)
+    return name if name in names else None
+
+
+def metrics_table(title: str, metrics: dict[str, float]) -> Table:
+    """The headline metrics: pass@1, those at the largest k, coverage and every mean."""
+    table = Table(title=title, box=box.SIMPLE, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    shown: list[str] = []
+    for score in sorted({name.rsplit("/", 1)[1] for name in metrics if name.startswith("pass@1/")}):
+        shown.append(f"pass@1/{score}")
+        for pattern in ("pass@{k}", "pass@1[avg-of-{k}]", "majority@{k}"):
+            found = highest_k(metrics, f"{pattern}/{score}")
+            if found is not None and found not in shown:
+                shown.append(found)
+    for name in shown:
+        spread = metrics.get(f"{name}/std_err_across_runs")
+        text = _percent(metrics.get(name))
+        table.add_row(escape(name), f"{text} ± {spread:.1f}" if spread is not None else text)
+    for name, value in metrics.items():
+        if name.startswith(("coverage/", "mean/")):
+            table.add_row(escape(name), f"{value:,.4g}")
+    return table
+
+
+def _by_agent_table(title: str, values: dict[str, dict[str, Any] | None]) -> Table | None:
+    """One row per agent and nested key (``prompt_tokens mean``, ``by_class judge_failed``)."""
+    rows = [
+        (agent, f"{key} {inner}" if isinstance(found, dict) else key, found_inner)
+        for agent, value in values.items()
+        if value
+        for key, found in value.items()
+        for inner, found_inner in (found.items() if isinstance(found, dict) else [("", found)])
+    ]
+    if not rows:
+        return None
+    table = Table(title=title, box=box.SIMPLE, title_justify="left")
+    for column in ("agent", "what", "value"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for agent, what, value in rows:
+        table.add_row(escape(agent), escape(what.strip()), f"{value:,.4g}")
+    return table
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}%"

@@ -31,6 +31,7 @@ from nemogym_docent.engine.selecting import SelectionStage
 from nemogym_docent.engine.stopping import STOPPING_SIGNALS, Interrupted
 from nemogym_docent.upload.keys import get_upload_key
 from nemogym_docent.upload.ledger import Ledger, default_ledger_path
+from nemogym_docent.upload.links import View, link_lines, upload_views
 from nemogym_docent.upload.payload import ENVELOPE_BYTES, MAX_REQUEST_BYTES, run_payload
 from nemogym_docent.upload.sending import CollectionSender, Outgoing, Span
 
@@ -68,8 +69,14 @@ class _Batch:
     size: int = 0
 
 
-def run_upload(options: UploadOptions) -> None:
-    """Connect (unless a dry run), then convert and send batch by batch; exits."""
+def run_upload(
+    options: UploadOptions,
+    *,
+    stage: SelectionStage | None = None,
+    views: list[View] | None = None,
+) -> None:
+    """Connect (unless a dry run), then convert and send batch by batch; exits. A command of its
+    own may choose the lines and mark the runs (``stage``), and name views to link to."""
     sending = options.sending
     if sending.collection_id is not None and sending.collection_name is not None:
         fail("give one of --collection-id and --collection-name, not both")
@@ -83,9 +90,10 @@ def run_upload(options: UploadOptions) -> None:
             "--follow sends rollouts as they arrive: it takes --where, not --sample, "
             "--per-task, --contrast, --group-by, --from-agent-runs or --workers"
         )
-    stage = selection_stage(options.selecting)
+    own_stage = stage is not None  # another command's (compare): its command line finishes it
+    stage = stage if stage is not None else selection_stage(options.selecting)
     uploader = None if options.sending.dry_run else _connect(options)
-    upload = _Upload(uploader, options)
+    upload = _Upload(uploader, options, rerun_as_upload=not own_stage)
     upload.prepare()  # before any conversion: the collection, and what an earlier upload left
     task = LineTask(
         "agent_runs" if options.from_agent_runs else "upload",
@@ -138,6 +146,11 @@ def run_upload(options: UploadOptions) -> None:
     if uploader is not None and upload.collection_id is not None:
         typer.echo(uploader.collection_url(upload.collection_id))
         _show_a_task(stage)
+        collection_id = upload.collection_id
+        if views is None and stage is not None and stage.reads_twice:
+            views = upload_views(contrast=stage.selection.contrast)
+        for line in link_lines(views or [], lambda f, n: uploader.save_filter(collection_id, f, n)):
+            typer.echo(line)
     raise typer.Exit(int(ExitCode.OK))
 
 
@@ -188,9 +201,12 @@ class _Upload:
     creates the collection, when asked to, just before the first batch goes. What was sent is
     written down in the upload ledger (docs/uploads-once.md)."""
 
-    def __init__(self, uploader: DocentUploader | None, options: UploadOptions) -> None:
+    def __init__(
+        self, uploader: DocentUploader | None, options: UploadOptions, *, rerun_as_upload: bool
+    ) -> None:
         self.uploader = uploader
         self.options = options
+        self.rerun_as_upload = rerun_as_upload
         self.collection_id = options.sending.collection_id
         self.sender: CollectionSender | None = None
         self.batches = 0
@@ -415,7 +431,14 @@ class _Upload:
                 f"{in_flight.count()} {verb} in flight ({in_flight.where()}): Docent may hold "
                 f"{them}; --resume finds out"
             )
-        lines.append(f"finish the upload with: {resume_command(self.options, self.collection_id)}")
+        if self.rerun_as_upload:
+            finish = resume_command(self.options, self.collection_id)
+            lines.append(f"finish the upload with: {finish}")
+        else:
+            lines.append(
+                "finish the upload: run this command again with "
+                f"--collection-id {self.collection_id} --resume"
+            )
         return lines
 
 

@@ -269,6 +269,11 @@ class DocentUploader:
             )
         return answer.json()
 
+    def save_filter(self, collection_id: str, run_filter: dict[str, Any], name: str) -> str:
+        """Save a filter of the collection's runs under ``name``; its URL. The client's own
+        errors (``requests.HTTPError`` for a server without saved filters) are not translated."""
+        return str(self._client.create_saved_filter(collection_id, run_filter, name=name)["url"])
+
     def collection_url(self, collection_id: str) -> str:
         """Where the collection is seen in Docent's web app."""
         return f"{self._client.frontend_url}/dashboard/{collection_id}"
