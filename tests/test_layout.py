@@ -120,7 +120,7 @@ def test_the_generated_models_import_only_their_own_room() -> None:
 
 ROOM_ORDER = ["models", "jsonl", "validation", "mapping", "analysis", "upload", "engine", "cli"]
 """Rooms, lowest first: a room imports only the leaves and rooms before it."""
-LEAVES = {"errors", "options", "json_paths"}
+LEAVES = {"errors", "options", "json_paths", "identity"}
 ABOVE_MAPPING = {"convert", "check"}  # the public converters sit between mapping and analysis
 
 
@@ -200,9 +200,12 @@ def test_public_names_stay_importable() -> None:
         "check_nemogym_rollout",
         "compare_exports",
         "compare_rollouts",
+        "convert_nemogym_failed_attempt_to_agent_run",
+        "convert_nemogym_failures_file_to_agent_runs",
         "convert_nemogym_jsonl_file_to_agent_runs",
         "convert_nemogym_jsonl_line",
         "convert_nemogym_rollout_to_agent_run",
+        "iter_nemogym_failures_file_to_agent_runs",
         "iter_nemogym_jsonl_file_to_agent_runs",
         "summarize_jsonl_files",
         "summarize_rollouts",

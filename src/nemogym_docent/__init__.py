@@ -16,9 +16,12 @@ if TYPE_CHECKING:
     from nemogym_docent.analysis.summary import summarize_jsonl_files, summarize_rollouts
     from nemogym_docent.check import RolloutCheck, Verdict, check_nemogym_rollout
     from nemogym_docent.convert import (
+        convert_nemogym_failed_attempt_to_agent_run,
+        convert_nemogym_failures_file_to_agent_runs,
         convert_nemogym_jsonl_file_to_agent_runs,
         convert_nemogym_jsonl_line,
         convert_nemogym_rollout_to_agent_run,
+        iter_nemogym_failures_file_to_agent_runs,
         iter_nemogym_jsonl_file_to_agent_runs,
     )
     from nemogym_docent.errors import ConversionError, Issue
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
 _LAZY = {
     "ConversionError": "nemogym_docent.errors",
     "Issue": "nemogym_docent.errors",
+    "convert_nemogym_failed_attempt_to_agent_run": "nemogym_docent.convert",
+    "convert_nemogym_failures_file_to_agent_runs": "nemogym_docent.convert",
+    "iter_nemogym_failures_file_to_agent_runs": "nemogym_docent.convert",
     "convert_nemogym_jsonl_line": "nemogym_docent.convert",
     "convert_nemogym_jsonl_file_to_agent_runs": "nemogym_docent.convert",
     "convert_nemogym_rollout_to_agent_run": "nemogym_docent.convert",
@@ -54,9 +60,12 @@ __all__ = [
     "check_nemogym_rollout",
     "compare_exports",
     "compare_rollouts",
+    "convert_nemogym_failed_attempt_to_agent_run",
+    "convert_nemogym_failures_file_to_agent_runs",
     "convert_nemogym_jsonl_file_to_agent_runs",
     "convert_nemogym_jsonl_line",
     "convert_nemogym_rollout_to_agent_run",
+    "iter_nemogym_failures_file_to_agent_runs",
     "iter_nemogym_jsonl_file_to_agent_runs",
     "summarize_jsonl_files",
     "summarize_rollouts",

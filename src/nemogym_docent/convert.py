@@ -13,14 +13,18 @@ from docent.data_models.agent_run import AgentRun
 from pydantic import ValidationError
 
 from nemogym_docent.errors import ConversionError, Issue
+from nemogym_docent.identity import is_environment_result, standing_attempts
 from nemogym_docent.json_paths import json_type_name
 from nemogym_docent.jsonl.dumping import dump_agent_run
 from nemogym_docent.jsonl.files import export_stem, read_export_lines
 from nemogym_docent.jsonl.parsing import BLANK, iter_json_lines, read_json_line
 from nemogym_docent.mapping.agent_run import build_agent_run
 from nemogym_docent.mapping.context import MappingContext
-from nemogym_docent.models import NemoGymRollout, StrictRollout
+from nemogym_docent.mapping.environment_result import build_environment_run
+from nemogym_docent.mapping.failed_attempt import build_failed_attempt_run
+from nemogym_docent.models import EnvironmentResult, FailedAttemptRow, NemoGymRollout, StrictRollout
 from nemogym_docent.options import ConversionOptions, Detail, RecordOrigin
+from nemogym_docent.validation.schemas import FAILED_ATTEMPT_SCHEMA
 
 
 def convert_nemogym_rollout_to_agent_run(
@@ -88,7 +92,10 @@ def _convert(
     """
     if not isinstance(rollout, dict):
         raise ConversionError(f"a rollout must be a JSON object, not {json_type_name(rollout)}")
-    models = StrictRollout if options.strict else NemoGymRollout
+    environment = not options.strict and is_environment_result(rollout)
+    models = (
+        StrictRollout if options.strict else EnvironmentResult if environment else NemoGymRollout
+    )
     try:
         try:
             model = models.model_validate(rollout)
@@ -96,11 +103,86 @@ def _convert(
             if not explain:
                 raise ConversionError("refused by the generated models") from exc
             raise _schema_error(rollout, exc, strict=options.strict) from exc
-        return build_agent_run(model, MappingContext(options, origin))
+        context = MappingContext(options, origin)
+        if isinstance(model, EnvironmentResult):
+            return build_environment_run(rollout, model, context)
+        return build_agent_run(model, context)
     except RecursionError as exc:
         raise ConversionError("nested too deeply to convert") from exc
     except ValidationError as exc:
         raise ConversionError(f"Docent refused the converted run: {exc}") from exc
+
+
+def convert_nemogym_failed_attempt_to_agent_run(
+    row: dict[str, Any],
+    *,
+    detail: Detail = "docent",
+    attempts: int | None = None,
+    origin: RecordOrigin | None = None,
+) -> AgentRun:
+    """Convert one row of a ``*_failures.jsonl`` file (always leniently) to a run marked failed.
+
+    ``attempts`` is the number of failed attempts of its key, when known (the file's rows of the
+    same server or agent, task and rollout); the run records it and whether the key is final.
+    Raises ``ConversionError`` when the row is not a failed attempt (no ``_ng_failure_class``).
+    """
+    options = ConversionOptions(strict=False, detail=detail)
+    return convert_failed_attempt(row, options, origin or RecordOrigin(), attempts=attempts)
+
+
+def convert_failed_attempt(
+    row: Any, options: ConversionOptions, origin: RecordOrigin, *, attempts: int | None
+) -> AgentRun:
+    """``convert_nemogym_failed_attempt_to_agent_run`` given the options as one value."""
+    if not isinstance(row, dict):
+        raise ConversionError(f"a failed attempt must be a JSON object, not {json_type_name(row)}")
+    options = _with_strict(options, strict=False)
+    try:
+        try:
+            model = FailedAttemptRow.model_validate(row)
+        except ValidationError as exc:
+            raise _schema_error(row, exc, strict=False, root=FAILED_ATTEMPT_SCHEMA) from exc
+        context = MappingContext(options, origin)
+        return build_failed_attempt_run(row, model, context, attempts=attempts)
+    except RecursionError as exc:
+        raise ConversionError("nested too deeply to convert") from exc
+    except ValidationError as exc:
+        raise ConversionError(f"Docent refused the converted run: {exc}") from exc
+
+
+def iter_nemogym_failures_file_to_agent_runs(
+    file_path: str | Path, *, detail: Detail = "docent"
+) -> Iterator[AgentRun]:
+    """Convert a ``*_failures.jsonl`` file: one run per standing attempt (the last row of each
+    key), in the order of those rows. The file is read twice; it holds one row per failure."""
+    path = Path(file_path)
+    stem = export_stem(path.name)
+    standing = standing_attempts(
+        (line, value)
+        for line, value in iter_json_lines(read_export_lines(path, name=str(path)), str(path))
+        if isinstance(value, dict)
+    )
+    options = ConversionOptions(strict=False, detail=detail)
+    for line, value in iter_json_lines(read_export_lines(path, name=str(path)), str(path)):
+        stands = standing.get(line)
+        if stands is None and isinstance(value, dict):
+            continue
+        try:
+            yield convert_failed_attempt(
+                value,
+                options,
+                RecordOrigin(stem, line),
+                attempts=None if stands is None else stands.attempts,
+            )
+        except ConversionError as exc:
+            raise exc.at(path, line) from exc
+
+
+def convert_nemogym_failures_file_to_agent_runs(
+    file_path: str | Path, *, detail: Detail = "docent"
+) -> list[AgentRun]:
+    """The runs of ``iter_nemogym_failures_file_to_agent_runs`` as a list."""
+    return list(iter_nemogym_failures_file_to_agent_runs(file_path, detail=detail))
 
 
 def convert_nemogym_jsonl_line(
@@ -175,13 +257,13 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _schema_error(
-    rollout: dict[str, Any], exc: ValidationError, *, strict: bool
+    rollout: dict[str, Any], exc: ValidationError, *, strict: bool, root: str | None = None
 ) -> ConversionError:
     """Every reason the schemas give for what the generated models refused."""
     # jsonschema loads only when a rollout fails: it takes a third of the converter's import time.
     from nemogym_docent.validation.refusal import explain_refusal  # noqa: PLC0415
 
-    issues = explain_refusal(rollout, strict=strict)
+    issues = explain_refusal(rollout, strict=strict, root=root)
     if not issues:
         first = exc.errors()[0]
         issues = [Issue("", f"the generated models refused it: {first['msg']} at {first['loc']}")]

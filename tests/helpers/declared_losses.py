@@ -26,6 +26,9 @@ PART_KEYS = {
 SUMMARY_PART_KEYS = {"type", "text"}
 TOP_LEVEL_KEYS = {"responses_create_params", "response", "agent_ref", "reward"}
 TOP_LEVEL_KEYS |= {"_ng_task_index", "_ng_rollout_index"}
+FULL_DETAIL_STAMPS = {"_ng_environment_server", "_ng_result_type", "_ng_task_id"}
+FULL_DETAIL_STAMPS |= {"_ng_attempt_index", "_ng_rollout_id"}
+"""Keys full detail moves, renamed, into ``metadata.nemogym``."""
 NAMED_KEYS = {("responses_create_params", "input"), ("response", "output"), ("agent_ref", "name")}
 JUDGE_LISTS = ("judge_evaluations",)
 JUDGE_OBJECTS = ("judge_evaluation", "quality_judge_evaluation")
@@ -81,7 +84,9 @@ def is_schema_key(rollout: dict[str, Any], path: Path, detail: str = "docent") -
     if detail == "full" and any(path == found[: len(path)] for found in lists):
         return True  # a key on the way to a judge's or a subagent's items
     if len(path) == 1:
-        return path[0] in TOP_LEVEL_KEYS or (detail == "full" and path[0] == "reward_components")
+        return path[0] in TOP_LEVEL_KEYS or (
+            detail == "full" and (path[0] == "reward_components" or path[0] in FULL_DETAIL_STAMPS)
+        )
     if len(path) == 2 and path in NAMED_KEYS:
         return True
     for found in lists:

@@ -76,3 +76,13 @@ def spec_examples() -> list[Path]:
 def corpus_files() -> list[Path]:
     """The shared corpus files, or an empty list where the corpus is absent."""
     return sorted(CORPUS.glob("*.jsonl")) if CORPUS.is_dir() else []
+
+
+def zero_point_seven_corpus_files() -> list[Path]:
+    """The corpus files its README lists as NeMo Gym 0.7 examples (none without the corpus)."""
+    readme = CORPUS / "README.md"
+    if not readme.is_file():
+        return []
+    listed = readme.read_text("utf-8").split("NeMo Gym 0.7.0", 1)[-1]
+    names = [line.strip()[3:-1] for line in listed.splitlines() if line.startswith("- `")]
+    return [CORPUS / name for name in names]

@@ -86,7 +86,9 @@ def test_metrics_and_components_are_scores_moved_out_of_the_raw_fields() -> None
         "format": 0.0,
         "resolved": True,
     }
-    assert raw_fields(run) == {"expected_answer": "42", "_ng_attempt_index": 2}
+    assert raw_fields(run) == {"expected_answer": "42"}
+    assert run["metadata"]["nemogym"]["attempt_index"] == 2
+    assert run["name"] == "agent/task/0/rollout/0/attempt/2"
 
 
 def test_the_instructions_are_the_first_system_message() -> None:
@@ -278,7 +280,8 @@ def test_subagents_are_transcripts_in_groups_mirroring_the_invocation_tree() -> 
     ]
     left = raw_fields(run)["ng_trajectory"]
     assert "invocations" not in left
-    assert left["gaps"] == [{"code": "turns_unavailable"}]
+    assert "gaps" not in left
+    assert run["metadata"]["nemogym"]["trajectory_gaps"] == [{"code": "turns_unavailable"}]
 
 
 def test_without_a_matching_invocation_every_invocation_is_a_transcript() -> None:

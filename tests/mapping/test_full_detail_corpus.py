@@ -12,6 +12,7 @@ from parity import comparable, corpus_files, jsonl_records, spec_examples
 
 import nemogym_docent
 from nemogym_docent import ConversionError
+from nemogym_docent.identity import VERDICT_KEYS
 
 JUDGE_SOURCES = ("judge_evaluations", "judge_evaluation", "quality_judge_evaluation")
 
@@ -40,11 +41,14 @@ def converts(record: Any, **options: Any) -> dict[str, Any] | None:
 
 
 def expected_metrics(record: dict[str, Any]) -> dict[str, Any]:
-    """NeMo Gym's per-rollout metrics of a record (its rule, minus the ``_ng_*`` keys)."""
+    """NeMo Gym's per-rollout metrics of a record (its rule, minus the ``_ng_*`` keys and the
+    verdict on the reward)."""
     return {
         key: value
         for key, value in record.items()
-        if type(value) in (int, float, bool) and key != "reward" and not key.startswith("_ng_")
+        if type(value) in (int, float, bool)
+        and key not in ("reward", *VERDICT_KEYS)
+        and not key.startswith("_ng_")
     }
 
 

@@ -13,6 +13,7 @@ from strategies import Mutation, examples, full_rollouts, mutations, rollouts
 
 import nemogym_docent
 from nemogym_docent import ConversionError
+from nemogym_docent.identity import read_identity, run_name
 from nemogym_docent.json_paths import render_json_path
 
 
@@ -81,8 +82,9 @@ def test_full_detail_converts_what_docent_converts(rollout: dict[str, Any]) -> N
             rollout, strict=strict, detail="full"
         )
         AgentRun.model_validate(run.model_dump())
-        assert run.name == docent["name"]
-        assert run.transcripts[0].name == docent["transcripts"][0]["name"]
+        label = docent["transcripts"][0]["name"]
+        assert run.name == run_name(read_identity(rollout), label)
+        assert run.transcripts[0].name == label
 
 
 @settings(max_examples=examples(300))

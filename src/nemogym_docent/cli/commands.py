@@ -12,6 +12,7 @@ import typer
 from nemogym_docent.cli.options import (
     AnswerKey,
     Conversion,
+    Failures,
     Inputs,
     IssueFormat,
     JudgeLeniently,
@@ -111,6 +112,7 @@ def validate(
         bool,
         typer.Option("--allow-empty", help="Exit 0 for an input without records (default: 1)."),
     ] = False,
+    failures: Failures = False,
     workers: Workers = 1,
     quiet: Quiet = False,
     where: Where = None,
@@ -128,6 +130,7 @@ def validate(
         max_errors=max_errors,
         lenient=lenient,
         allow_empty=allow_empty,
+        failures=failures,
         workers=workers,
         quiet=quiet,
         where=where,
@@ -193,6 +196,7 @@ def summary(
     inputs: Inputs,
     output_format: SummaryFormat = "text",
     where: Where = None,
+    failures: Failures = False,
     answer_key: AnswerKey = None,
     quiet: Quiet = False,
 ) -> None:
@@ -208,6 +212,7 @@ def summary(
         output_format=output_format,
         where=where or [],
         answer_key=answer_key,
+        failures=failures,
         quiet=quiet,
     )
 

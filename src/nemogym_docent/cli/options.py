@@ -97,6 +97,14 @@ else:
     SummaryFormat = _output_format(
         "text", "json", help_text="text (tables) or json (one object, for scripts)."
     )
+Failures = Annotated[
+    bool,
+    typer.Option(
+        "--failures",
+        help="Also read the *_failures.jsonl files found in folders (a failures file named on "
+        "its own is always read): with --lenient, one run per standing failed attempt.",
+    ),
+]
 DetailLevel = Annotated[
     Literal["docent", "full"],
     typer.Option(
@@ -176,6 +184,7 @@ class Conversion:
     errors: ErrorsPath = None
     lenient: Lenient = False
     detail: DetailLevel = "docent"
+    failures: Failures = False
     workers: Workers = 1
     quiet: Quiet = False
 

@@ -107,7 +107,12 @@ class Session:
 
     def __enter__(self) -> Session:
         try:
-            self._found = discover(self.inputs, skip_unreadable=self.conversion.skip_invalid)
+            self._found = discover(
+                self.inputs,
+                skip_unreadable=self.conversion.skip_invalid,
+                failures=self.conversion.failures,
+                health=self.task.options.detail == "full",
+            )
         except InputError as exc:
             fail(str(exc), hints=[exc.hint] if exc.hint else [])
         if not self.conversion.quiet:

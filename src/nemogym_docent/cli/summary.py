@@ -28,6 +28,7 @@ def run_summary(
     output_format: str,
     where: list[str],
     answer_key: str | None,
+    failures: bool,
     quiet: bool,
 ) -> None:
     """Read every input once and print the summary (tables or JSON) on stdout."""
@@ -36,7 +37,7 @@ def run_summary(
     except WhereError as exc:
         fail(f"--where: {exc}")
     try:
-        found = discover(inputs, skip_unreadable=False)
+        found = discover(inputs, skip_unreadable=False, failures=failures)
     except InputError as exc:
         fail(str(exc), hints=[exc.hint] if exc.hint else [])
     if not quiet:

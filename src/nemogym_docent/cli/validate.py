@@ -31,6 +31,7 @@ def run_validate(
     max_errors: int,
     lenient: bool,
     allow_empty: bool,
+    failures: bool = False,
     workers: int,
     quiet: bool,
     where: list[str] | None,
@@ -45,7 +46,7 @@ def run_validate(
     with Session(
         task,
         inputs,
-        Conversion(workers=workers, quiet=quiet),
+        Conversion(failures=failures, workers=workers, quiet=quiet),
         progress_label="validating",
         chunk_source=None if stage is None else stage.apply,
     ) as s:

@@ -10,8 +10,13 @@ from docent.data_models.chat import AssistantMessage
 from docent.data_models.util import clone_agent_run_with_random_ids
 from pydantic import ValidationError
 
-from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run, convert_rollout
+from nemogym_docent.convert import (
+    convert_failed_attempt,
+    convert_nemogym_rollout_to_agent_run,
+    convert_rollout,
+)
 from nemogym_docent.errors import ConversionError, Issue
+from nemogym_docent.identity import read_identity
 from nemogym_docent.json_paths import json_type_name, render_json_path
 from nemogym_docent.jsonl.chunks import Lines, numbered_lines
 from nemogym_docent.jsonl.discovery import Source, sidecar_reason
@@ -149,14 +154,43 @@ class LineTask:
                 )
             return _failed(source, number, [Issue("", message)], hint)
         origin = RecordOrigin(source.stem, number)
-        if self.kind == "validate":
-            return self._validated(source, origin, value, raw)
         if self.kind == "agent_runs":
             return _agent_run(source, number, raw, value)
+        if source.standing is not None and not self.options.strict:
+            return self._failed_attempt(source, origin, raw, value)
+        if self.kind == "validate":
+            return self._validated(source, origin, value, raw)
         try:  # the two steps of convert_nemogym_jsonl_line, the run kept for the counts
             run = convert_rollout(value, self.options, origin)
         except ConversionError as exc:
             return _failed(source, number, _issues(exc), *self._hints(value))
+        return self._finish(source, number, raw, value, run)
+
+    def _failed_attempt(
+        self, source: Source, origin: RecordOrigin, raw: bytes, value: dict[str, Any]
+    ) -> LineResult | None:
+        """A line of a failures file (lenient mode): the standing attempt of its key is a run;
+        an earlier attempt of the same key is left out, as a blank line is."""
+        number = origin.line or 0
+        attempts = (source.standing or {}).get(number)
+        if attempts is None:
+            return None
+        try:
+            run = convert_failed_attempt(value, self.options, origin, attempts=attempts)
+        except ConversionError as exc:
+            return _failed(source, number, _issues(exc))
+        if self.kind == "validate":
+            return LineResult(number, losses=_losses(run, source.name, number))
+        return self._finish(source, number, raw, value, run)
+
+    def _finish(
+        self, source: Source, number: int, raw: bytes, value: dict[str, Any], run: AgentRun
+    ) -> LineResult:
+        """The line's result once its run is made: the health verdict joined in full detail."""
+        if source.health and self.options.detail == "full":
+            verdict = source.health.get(read_identity(value).canonical_rollout_id or "")
+            if verdict is not None:
+                run.metadata.setdefault("nemogym", {})["health"] = verdict
         if self.kind != "upload":
             return _converted(number, run, raw)
         set_upload_key(run, upload_key(raw, self.options, name=run.name))
@@ -199,6 +233,10 @@ class LineTask:
 
 
 def _not_a_rollout_hints(value: dict[str, Any], kind: str) -> tuple[str, ...]:
+    if "task_input" in value and "task_id" in value and "response" not in value:
+        return ("this line is a NeMo Gym materialized task (task_id, task_input), not a result",)
+    if "verdict" in value and "findings" in value and "response" not in value:
+        return ("this line is a NeMo Gym health verdict (rollout_verdicts.jsonl), not a result",)
     if "transcripts" in value and "responses_create_params" not in value:
         if kind == "upload":
             return ("this line is a Docent AgentRun; upload such lines with --from-agent-runs",)
@@ -209,7 +247,9 @@ def _not_a_rollout_hints(value: dict[str, Any], kind: str) -> tuple[str, ...]:
 def _failed(source: Source, number: int, issues: list[Issue], *hints: str | None) -> LineResult:
     reason = sidecar_reason(source.name)
     notes = [hint for hint in hints if hint]
-    if reason is not None:
+    if source.standing is not None:
+        notes.append(f"{source.name} holds {reason}: with --lenient, one run per standing attempt")
+    elif reason is not None:
         notes.append(f"{source.name} holds {reason}, not rollouts")
     return LineResult(number, tuple(i.at(source.name, number) for i in issues), tuple(notes))
 
@@ -307,4 +347,13 @@ def _converted(number: int, run: AgentRun, raw: bytes, payload: bytes | None = N
         else tuple(
             Issue(loss["json_path"], loss["message"], loss["kind"]) for loss in conversion["losses"]
         ),
+    )
+
+
+def _losses(run: AgentRun, name: str, number: int) -> tuple[Issue, ...]:
+    """A lenient run's approximations, located at its line."""
+    conversion = run.metadata.get("conversion", {})
+    return tuple(
+        Issue(loss["json_path"], loss["message"], loss["kind"]).at(name, number)
+        for loss in conversion.get("losses", [])
     )

@@ -10,9 +10,10 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.identity import standing_attempts
 from nemogym_docent.jsonl.files import (
     EXPORT_SUFFIXES,
     READ_ERRORS,
@@ -21,6 +22,7 @@ from nemogym_docent.jsonl.files import (
     export_stem,
     open_export,
 )
+from nemogym_docent.jsonl.parsing import read_json_line, split_lines
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -38,7 +40,16 @@ _SIDECARS = (
     ),
     (re.compile(r"_failures\.jsonl(\.gz|\.zst)?\Z"), "NeMo Gym failed attempts"),
     (re.compile(r"_aggregate_metrics\.json\Z"), "NeMo Gym aggregate metrics"),
+    (re.compile(r"_repeat_level_metrics\.json\Z"), "NeMo Gym repeat-level metrics"),
+    (
+        re.compile(r"(\A|/)rollout_verdicts\.jsonl(\.gz|\.zst)?\Z"),
+        "NeMo Gym rollout health verdicts (joined onto their runs with --detail full)",
+    ),
+    (re.compile(r"(\A|/)quality_summary\.json\Z"), "NeMo Gym health summary"),
 )
+_FAILURES = re.compile(r"_failures\.jsonl(\.gz|\.zst)?\Z")
+HEALTH_VERDICTS = "rollout_verdicts.jsonl"
+"""The file NeMo Gym writes into every run directory: one health verdict per rollout."""
 
 
 class InputError(ConversionError):
@@ -55,6 +66,11 @@ class Source:
 
     name: str
     path: Path | None
+    standing: dict[int, int] | None = field(default=None, compare=False)
+    """A ``*_failures.jsonl`` file read as failed attempts: the line of each key's standing
+    attempt, and the key's number of attempts (``identity.standing_attempts``)."""
+    health: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    """The health verdicts of the run directory, by rollout id (``--detail full``)."""
 
     @property
     def stem(self) -> str:
@@ -69,7 +85,10 @@ class Discovery:
 
     sources: list[Source] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    health: bool = False
+    """Whether to join each folder's health verdicts onto its runs (``--detail full``)."""
     _seen: dict[tuple[int, int], str] = field(default_factory=dict)
+    _verdicts: dict[Path, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def add(self, name: str, path: Path) -> None:
         """Add a file once, however many times it is named or reached."""
@@ -81,7 +100,23 @@ class Discovery:
             self.notes.append(f"note: {name} is named more than once; read once{also}")
             return
         self._seen[key] = name
-        self.sources.append(Source(name, path))
+        standing = None
+        if is_failures_file(path.name):
+            standing = _standing(path, name)
+            superseded = sum(standing.values()) - len(standing)
+            if superseded:
+                self.notes.append(
+                    f"note: {name}: {superseded} earlier failed attempts of the same rollouts; "
+                    f"with --lenient only the {len(standing)} standing ones convert"
+                )
+        self.sources.append(Source(name, path, standing, self._health(path.parent)))
+
+    def _health(self, folder: Path) -> dict[str, dict[str, Any]]:
+        if not self.health:
+            return {}
+        if folder not in self._verdicts:
+            self._verdicts[folder] = _health_verdicts(folder / HEALTH_VERDICTS)
+        return self._verdicts[folder]
 
 
 def sidecar_reason(name: str) -> str | None:
@@ -92,15 +127,27 @@ def sidecar_reason(name: str) -> str | None:
     return None
 
 
-def discover(arguments: list[str], *, skip_unreadable: bool) -> Discovery:
+def is_failures_file(name: str) -> bool:
+    """Whether a file of this name holds NeMo Gym's failed attempts (``*_failures.jsonl``)."""
+    return _FAILURES.search(name) is not None
+
+
+def discover(
+    arguments: list[str],
+    *,
+    skip_unreadable: bool,
+    failures: bool = False,
+    health: bool = False,
+) -> Discovery:
     """Expand files, directories, globs and ``-`` into sources; ``InputError`` if one is missing.
 
     Directories and globs yield every ``*.jsonl``, ``*.jsonl.gz`` and ``*.jsonl.zst`` in sorted
-    order, leaving out NeMo Gym's side files; a file named on its own is always read. A file or
-    folder met on the way that cannot be read stops it before anything is read, or is left out
-    with a note when ``skip_unreadable``.
+    order, leaving out NeMo Gym's side files (but its failures files when ``failures``); a file
+    named on its own is always read, a failures file as failed attempts. A file or folder met on
+    the way that cannot be read stops it before anything is read, or is left out with a note
+    when ``skip_unreadable``. With ``health``, each source carries its folder's health verdicts.
     """
-    found = Discovery()
+    found = Discovery(health=health)
     for argument in arguments:
         if argument == STDIN:
             if any(source.path is None for source in found.sources):
@@ -109,9 +156,14 @@ def discover(arguments: list[str], *, skip_unreadable: bool) -> Discovery:
             continue
         path = Path(argument)
         if path.is_dir():
-            _walk_directory(path, found, skip_unreadable=skip_unreadable, argument=argument)
+            _walk_directory(
+                path, found, skip_unreadable=skip_unreadable, argument=argument, failures=failures
+            )
         elif path.is_file():
             _check_readable(path, argument)
+            reason = sidecar_reason(path.name)
+            if reason is not None and not path.name.endswith(EXPORT_SUFFIXES):
+                raise InputError(f"{argument} holds {reason}, not rollouts")
             found.add(argument, path)
         elif _GLOB_CHARS.search(argument) and not path.exists():
             matches = sorted(Path(match) for match in glob.glob(argument, recursive=True))
@@ -119,9 +171,11 @@ def discover(arguments: list[str], *, skip_unreadable: bool) -> Discovery:
                 raise InputError(f"{argument}: no file matches this pattern")
             for match in matches:
                 if match.is_dir():
-                    _walk_directory(match, found, skip_unreadable=skip_unreadable)
+                    _walk_directory(
+                        match, found, skip_unreadable=skip_unreadable, failures=failures
+                    )
                 else:
-                    _take(match, found, skip_unreadable=skip_unreadable)
+                    _take(match, found, skip_unreadable=skip_unreadable, failures=failures)
         elif path.exists():
             raise InputError(f"{argument}: not a regular file")
         else:
@@ -130,7 +184,12 @@ def discover(arguments: list[str], *, skip_unreadable: bool) -> Discovery:
 
 
 def _walk_directory(
-    root: Path, found: Discovery, *, skip_unreadable: bool, argument: str | None = None
+    root: Path,
+    found: Discovery,
+    *,
+    skip_unreadable: bool,
+    argument: str | None = None,
+    failures: bool = False,
 ) -> None:
     def unreadable_folder(exc: OSError) -> None:
         _unreadable(str(exc.filename), exc, found, skip_unreadable=skip_unreadable)
@@ -141,17 +200,18 @@ def _walk_directory(
         subfolders.sort()
         files += (Path(folder) / name for name in names)
     for path in sorted(files):
-        _take(path, found, skip_unreadable=skip_unreadable)
+        _take(path, found, skip_unreadable=skip_unreadable, failures=failures)
     if argument is not None and len(found.sources) == before:
         found.notes.append(
             f"note: {argument}: no rollout file inside (*.jsonl, *.jsonl.gz, *.jsonl.zst)"
         )
 
 
-def _take(path: Path, found: Discovery, *, skip_unreadable: bool) -> None:
-    """A file met while expanding a directory or pattern: a rollout file, a side file, or other."""
+def _take(path: Path, found: Discovery, *, skip_unreadable: bool, failures: bool) -> None:
+    """A file met while expanding a directory or pattern: a rollout file, a side file (a
+    failures file is taken when ``failures``), or other."""
     reason = sidecar_reason(path.name)
-    if reason is not None:
+    if reason is not None and not (failures and is_failures_file(path.name)):
         found.notes.append(f"skipped {path}: {reason}, not rollouts")
         return
     if not path.name.endswith(EXPORT_SUFFIXES):
@@ -249,3 +309,41 @@ def _read(
         raise InputError(str(exc)) from exc
     except READ_ERRORS as exc:
         raise InputError(f"{source.name}: {describe_read_error(exc)}") from exc
+
+
+def _json_rows(path: Path, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The numbered JSON objects of a small side file; other lines are left to the reader."""
+    try:
+        with open_export(path, name=name, stdin=sys.stdin.buffer) as (stream, _found):
+            for number, raw in enumerate(split_lines(stream), start=1):
+                try:
+                    value = read_json_line(raw)
+                except ConversionError:
+                    continue
+                if isinstance(value, dict):
+                    yield number, value
+    except ConversionError as exc:
+        raise InputError(str(exc)) from exc
+    except READ_ERRORS as exc:
+        raise InputError(f"{name}: {describe_read_error(exc)}") from exc
+
+
+def _standing(path: Path, name: str) -> dict[int, int]:
+    """The standing attempt of each key of a failures file: its line, and the key's attempts."""
+    standing = standing_attempts(_json_rows(path, name))
+    return {line: stands.attempts for line, stands in standing.items()}
+
+
+def _health_verdicts(path: Path) -> dict[str, dict[str, Any]]:
+    """A run directory's health verdicts by rollout id (none when the file is absent)."""
+    if not path.is_file():
+        return {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    for _, row in _json_rows(path, str(path)):
+        rollout_id = row.get("rollout_id")
+        if isinstance(rollout_id, str):
+            verdicts[rollout_id] = {key: value for key, value in row.items() if key in _HEALTH_KEYS}
+    return verdicts
+
+
+_HEALTH_KEYS = ("verdict", "findings", "unobserved")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from docent.data_models.agent_run import AgentRun
 from docent.data_models.transcript import Transcript, TranscriptGroup
 
+from nemogym_docent.identity import index_text, read_identity, run_name
 from nemogym_docent.json_paths import JsonPath
 from nemogym_docent.mapping.cleaning import drop_empty_values
 from nemogym_docent.mapping.context import MappingContext
@@ -19,6 +19,7 @@ from nemogym_docent.models import AgentRef, Item, Message, NemoGymRollout
 from nemogym_docent.models.base import given
 
 SOURCE_SCHEMA = "nemo_gym_rollout"
+ENVIRONMENT_SERVER = "_ng_environment_server"
 
 
 def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRun:
@@ -34,7 +35,7 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
         if isinstance(request.input, str)
         else request.input
     )
-    output_items = _flat_output(rollout.response.output, context)
+    output_items = flat_output(rollout.response.output, context)
 
     builder = TranscriptBuilder(context)
     request_fields = dict(request.model_extra or {})
@@ -88,7 +89,7 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
     return AgentRun(name=name, transcripts=transcripts, transcript_groups=groups, metadata=metadata)
 
 
-def _flat_output(
+def flat_output(
     output: Sequence[Item] | Sequence[Sequence[Item]], context: MappingContext
 ) -> Sequence[Item]:
     """The output items; of cumulative snapshots (a list of lists, lenient only), the last one."""
@@ -103,10 +104,15 @@ def _flat_output(
 
 
 def _agent_name(rollout: NemoGymRollout, context: MappingContext) -> str:
+    """NeMo Gym's agent label: ``agent_ref.name``, else the environment server (a 0.7 row
+    without ``agent_ref``); else, as a loss, the file's stem."""
     agent_ref = given(rollout.agent_ref)
     name = None if agent_ref is None else given(agent_ref.name)
     if name is not None:
         return name
+    server = (rollout.model_extra or {}).get(ENVIRONMENT_SERVER)
+    if isinstance(server, str) and server:
+        return server
     name = context.origin.file_stem or "nemogym"
     where = "agent_ref" if agent_ref is None else "agent_ref.name"
     context.record(where, LossKind.MISSING_IDENTITY, f"absent; the agent is named {name!r}")
@@ -114,12 +120,27 @@ def _agent_name(rollout: NemoGymRollout, context: MappingContext) -> str:
 
 
 def _run_name(rollout: NemoGymRollout, agent_name: str, context: MappingContext) -> str:
+    """Docent's name (``{agent}/task/{i}/rollout/{j}``); by NeMo Gym's identity in full detail,
+    and for a row named after its environment server (``identity.run_name``)."""
     task, repeat = given(rollout.ng_task_index), given(rollout.ng_rollout_index)
     if task is not None and repeat is not None:
-        name = f"{agent_name}/task/{_index_text(task)}/rollout/{_index_text(repeat)}"
+        agent_ref = given(rollout.agent_ref)
+        identity = read_identity(
+            {
+                **(rollout.model_extra or {}),
+                "agent_ref": {"name": None if agent_ref is None else given(agent_ref.name)},
+                "_ng_task_index": task,
+                "_ng_rollout_index": repeat,
+            }
+        )
+        server = identity.environment_server
+        if context.full or (server is not None and identity.agent == server):
+            name = run_name(identity, agent_name)
+        else:
+            name = f"{agent_name}/task/{index_text(task)}/rollout/{index_text(repeat)}"
         for key, index in (("_ng_task_index", task), ("_ng_rollout_index", repeat)):
             if type(index) is not int:  # lenient only: the strict profile wants integers
-                shown = _index_text(index)
+                shown = index_text(index)
                 context.refuse_or_record(
                     key,
                     LossKind.NON_INTEGER_INDEX,
@@ -130,22 +151,11 @@ def _run_name(rollout: NemoGymRollout, agent_name: str, context: MappingContext)
     if line is not None:
         name = f"{agent_name}/line/{line}"
     else:
-        name = f"{agent_name}/task/{_index_text(task)}/rollout/{_index_text(repeat)}"
+        name = f"{agent_name}/task/{index_text(task)}/rollout/{index_text(repeat)}"
     for key, value in (("_ng_task_index", task), ("_ng_rollout_index", repeat)):
         if value is None:
             context.record(key, LossKind.MISSING_IDENTITY, f"absent; the run is named {name!r}")
     return name
-
-
-def _index_text(index: Any) -> str:
-    """An index as the run's name shows it: ``?`` when absent, its JSON text when not a string."""
-    if index is None:
-        return "?"
-    if isinstance(index, str):
-        return index
-    if type(index) is int:
-        return str(index)
-    return json.dumps(index, sort_keys=True)
 
 
 def _run_metadata(

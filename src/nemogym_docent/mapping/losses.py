@@ -20,3 +20,7 @@ class LossKind(StrEnum):
     TOKEN_ONLY_ITEM = "token_only_item"
     EMPTY_CALL_ID = "empty_call_id"
     NON_INTEGER_INDEX = "non_integer_index"
+    COMPACTION = "compaction"
+    CONTEXT_ITEM = "context_item"
+    UNKNOWN_RESULT_TYPE = "unknown_result_type"
+    ROLLOUT_KEPT_RAW = "rollout_kept_raw"

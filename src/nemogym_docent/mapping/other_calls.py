@@ -14,6 +14,8 @@ from typing import Any
 from nemogym_docent.jsonl.parsing import loads
 from nemogym_docent.mapping.media import placeholder
 from nemogym_docent.models import (
+    ApplyPatchCall,
+    ApplyPatchCallOutput,
     CodeInterpreterCall,
     ComputerCall,
     ComputerCallOutput,
@@ -27,6 +29,10 @@ from nemogym_docent.models import (
     McpCall,
     McpListTools,
     OtherCall,
+    ShellCall,
+    ShellCallOutput,
+    ToolSearchCall,
+    ToolSearchOutput,
     WebSearchCall,
 )
 from nemogym_docent.models.base import given
@@ -76,6 +82,28 @@ def view_call(item: OtherCall, fallback_id: str) -> CallView:
         return CallView("local_shell", item.call_id, dict(item.action))
     if isinstance(item, LocalShellCallOutput):
         return CallView("local_shell", result=item.output, answers=item.id)
+    if isinstance(item, ShellCall):
+        return CallView("shell", item.call_id, dict(item.action))
+    if isinstance(item, ShellCallOutput):
+        return CallView("shell", result=_shell_output(item.output), answers=item.call_id)
+    if isinstance(item, ApplyPatchCall):
+        return CallView("apply_patch", item.call_id, dict(item.operation))
+    if isinstance(item, ApplyPatchCallOutput):
+        output = given(item.output)
+        result = output if output is not None else given(item.status)
+        return CallView("apply_patch", result=_text(result), answers=item.call_id)
+    if isinstance(item, ToolSearchCall):
+        own = given(item.call_id)
+        arguments = given(item.arguments)
+        shown = dict(arguments) if isinstance(arguments, Mapping) else _present(query=arguments)
+        return CallView("tool_search", own if isinstance(own, str) and own else call_id, shown)
+    if isinstance(item, ToolSearchOutput):
+        answers = given(item.call_id)
+        return CallView(
+            "tool_search",
+            result=_text(given(item.tools)),
+            answers=answers if isinstance(answers, str) and answers else None,
+        )
     if isinstance(item, WebSearchCall):
         action = dict(item.action) if isinstance(item.action, Mapping) else {"action": item.action}
         return CallView("web_search", call_id, action, _text(_present(status=item.status)))
@@ -110,6 +138,28 @@ def _present(**values: Any) -> dict[str, Any]:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _shell_output(output: Any) -> str:
+    """Each command's stdout and stderr, then how it ended (exit code or time-out)."""
+    if not isinstance(output, list):
+        return _text(output)
+    lines: list[str] = []
+    for entry in output:
+        if not isinstance(entry, Mapping):
+            lines.append(_text(entry))
+            continue
+        lines.extend(
+            text.rstrip("\n")
+            for key in ("stdout", "stderr")
+            if isinstance(text := entry.get(key), str) and text
+        )
+        outcome = entry.get("outcome")
+        if isinstance(outcome, Mapping) and outcome.get("type") == "timeout":
+            lines.append("[timed out]")
+        elif isinstance(outcome, Mapping) and "exit_code" in outcome:
+            lines.append(f"[exit code {outcome['exit_code']}]")
+    return "\n".join(lines)
 
 
 def _screenshot(output: Mapping[str, Any]) -> str:

@@ -33,6 +33,9 @@ from nemogym_docent.mapping.losses import LossKind
 from nemogym_docent.mapping.media import placeholder
 from nemogym_docent.mapping.other_calls import view_call
 from nemogym_docent.models import (
+    AdditionalTools,
+    Compaction,
+    CompactionTrigger,
     FunctionCall,
     FunctionCallOutput,
     InputFile,
@@ -53,6 +56,8 @@ from nemogym_docent.models import (
 from nemogym_docent.models.base import given
 
 Origin = Literal["input", "output"]
+PHASES = ("commentary", "final_answer")
+"""The ``phase`` values full detail keeps: each such assistant message stays a message."""
 _NOT_ITEM_FIELDS = {"type", *TrainingFields.model_fields}
 """What a lenient-only item's ``item_fields`` leave out: its type, and the training fields (a
 declared loss, as on every item)."""
@@ -89,6 +94,8 @@ class TranscriptBuilder:
                 self._add_reasoning(item, origin, item_path)
             elif isinstance(item, TokenOnlyMessage):
                 self._add_token_only_item(item, item_path)
+            elif isinstance(item, Compaction | AdditionalTools | CompactionTrigger):
+                self._add_context_item(item, origin, item_path)
             else:
                 self._add_other_call(item, origin, item_path)
         self._emit_turn(origin)
@@ -118,6 +125,8 @@ class TranscriptBuilder:
     def _emit_turn(self, origin: Origin) -> None:
         if self._turn is not None:
             self._emit(self._turn.to_message(), origin, self._turn.source_items)
+            if self._turn.phase is not None:
+                self.details[-1]["phase"] = self._turn.phase
             self._turn = None
 
     def _add_message(self, item: Message, origin: Origin, item_path: JsonPath) -> None:
@@ -126,6 +135,13 @@ class TranscriptBuilder:
         detail = _item_detail(item, "message", origin)
         detail.update(content_detail)
         if role == "assistant":
+            phase = given(item.phase) if self._context.full else None
+            if phase in PHASES:
+                # Full detail: a commentary or final-answer message begins a message of its own.
+                if self._turn is not None and (self._turn.texts or self._turn.tool_calls):
+                    self._emit_turn(origin)
+                self._current_turn().phase = phase
+                detail["phase"] = phase
             turn = self._current_turn()
             turn.texts.append(text)
             turn.source_items.append(detail)
@@ -214,7 +230,7 @@ class TranscriptBuilder:
         turn.source_items.append(detail)
 
     def _add_function_call(self, item: FunctionCall, origin: Origin, item_path: JsonPath) -> None:
-        arguments, problem = _parse_arguments(item.arguments)
+        arguments, problem = parse_arguments(item.arguments)
         call_id = item.call_id
         if not call_id:  # lenient only: the strict profile refuses an empty call_id
             call_id = str(item_path)
@@ -235,6 +251,8 @@ class TranscriptBuilder:
         turn.tool_calls.append(tool_call)
         detail = _item_detail(item, "function_call", origin)
         detail.update(call_id=call_id, tool_name=item.name)
+        if self._context.full or not self._context.strict:
+            set_unless_empty(detail, "namespace", given(item.namespace))
         set_unless_empty(detail, "raw_arguments", item.arguments)
         turn.source_items.append(detail)
 
@@ -315,6 +333,42 @@ class TranscriptBuilder:
             set_unless_empty(detail, "call_id", view.answers)
             self._add_tool_result(view.answers or "", view.result or "", detail, origin, item_path)
 
+    def _add_context_item(
+        self,
+        item: Compaction | AdditionalTools | CompactionTrigger,
+        origin: Origin,
+        item_path: JsonPath,
+    ) -> None:
+        """Lenient mode: a context item as a placeholder system message, its keys in the
+        message's ``item_fields``: a compaction (its text is encrypted), a list of additional
+        tools (named), a compaction trigger."""
+        if isinstance(item, Compaction):
+            text = "[compaction: the conversation so far, encrypted]"
+            self._context.record(
+                item_path, LossKind.COMPACTION, "an encrypted compaction shown as a placeholder"
+            )
+        else:
+            if isinstance(item, AdditionalTools):
+                names = [
+                    str(tool.get("name") or tool.get("type") or "?")
+                    for tool in item.tools
+                    if isinstance(tool, Mapping)
+                ]
+                text = f"[additional tools: {', '.join(names)}]"
+            else:
+                text = "[compaction trigger]"
+            self._context.record(
+                item_path, LossKind.CONTEXT_ITEM, f"{item.type} shown as a placeholder message"
+            )
+        self._emit_turn(origin)
+        detail = _item_detail(item, str(item.type), origin)
+        set_unless_empty(
+            detail,
+            "item_fields",
+            drop_empty_values(item.model_dump(by_alias=True, exclude=_NOT_ITEM_FIELDS)),
+        )
+        self._emit(SystemMessage(content=text), origin, [detail])
+
     def _note_training_fields(self, item: TrainingFields, item_path: JsonPath) -> None:
         present = [
             name for name in TrainingFields.model_fields if given(getattr(item, name)) is not None
@@ -347,6 +401,8 @@ class _AssistantTurn:
         self.reasonings: list[str | ContentReasoning] = []
         self.tool_calls: list[ToolCall] = []
         self.source_items: list[Detail] = []
+        self.phase: str | None = None
+        """Full detail: the ``phase`` of the turn's message (commentary or final answer)."""
 
     def to_message(self) -> AssistantMessage:
         text = "".join(self.texts)
@@ -363,7 +419,10 @@ class _AssistantTurn:
             content = [ContentReasoning(reasoning=reasoning)]
         if isinstance(content, list) and text:
             content.append(ContentText(text=text))
-        return AssistantMessage(content=content, tool_calls=self.tool_calls or None)
+        metadata = None if self.phase is None else {"phase": self.phase}
+        return AssistantMessage(
+            content=content, tool_calls=self.tool_calls or None, metadata=metadata
+        )
 
 
 def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
@@ -415,7 +474,7 @@ def _reasoning_content_text(content: Any) -> str:
     return "\n".join(text for text in texts if isinstance(text, str) and text)
 
 
-def _parse_arguments(arguments: Mapping[str, Any] | str) -> tuple[dict[str, Any], str | None]:
+def parse_arguments(arguments: Mapping[str, Any] | str) -> tuple[dict[str, Any], str | None]:
     """The arguments as a dict, and what was wrong with them (None when nothing was)."""
     if isinstance(arguments, Mapping):
         return dict(arguments), None

@@ -5,13 +5,21 @@
 """
 
 from nemogym_docent.models._generated import (
+    AdditionalTools,
     AgentRef,
+    ApplyPatchCall,
+    ApplyPatchCallOutput,
     CodeInterpreterCall,
+    Compaction,
+    CompactionTrigger,
     ComputerCall,
     ComputerCallOutput,
+    ConversationMessage,
     CustomToolCall,
     CustomToolCallOutput,
     EmptyObject,
+    EnvironmentResult,
+    FailedAttemptRow,
     FileSearchCall,
     FunctionCall,
     FunctionCallOutput,
@@ -20,6 +28,7 @@ from nemogym_docent.models._generated import (
     InputImage,
     InputText,
     InputVideo,
+    Invocation,
     LocalShellCall,
     LocalShellCallOutput,
     McpApprovalRequest,
@@ -33,6 +42,8 @@ from nemogym_docent.models._generated import (
     Refusal,
     Response,
     ResponsesCreateParams,
+    ShellCall,
+    ShellCallOutput,
     StrictAgentRef,
     StrictMessage,
     StrictReasoning,
@@ -41,7 +52,10 @@ from nemogym_docent.models._generated import (
     StrictRollout,
     SummaryPart,
     TokenOnlyMessage,
+    ToolSearchCall,
+    ToolSearchOutput,
     TrainingFields,
+    UserSimResult,
     WebSearchCall,
 )
 
@@ -60,23 +74,49 @@ OtherCall = (
     | FileSearchCall
     | CodeInterpreterCall
     | ImageGenerationCall
+    | ShellCall
+    | ShellCallOutput
+    | ApplyPatchCall
+    | ApplyPatchCallOutput
+    | ToolSearchCall
+    | ToolSearchOutput
 )
-"""An item other than a message, function call or reasoning (lenient mode only)."""
+"""A call item other than a function call, or its output (lenient mode only)."""
 
-Item = Message | TokenOnlyMessage | FunctionCall | FunctionCallOutput | Reasoning | OtherCall
+ContextItem = Compaction | AdditionalTools | CompactionTrigger
+"""An item that changes the model's context rather than the conversation (lenient mode only)."""
+
+Item = (
+    Message
+    | TokenOnlyMessage
+    | FunctionCall
+    | FunctionCallOutput
+    | Reasoning
+    | OtherCall
+    | ContextItem
+)
 """One item of ``responses_create_params.input`` or ``response.output``."""
 
 MessageContentPart = InputText | OutputText | Refusal | InputImage | InputFile | InputVideo
 """One part of a message's content."""
 
 __all__ = [
+    "AdditionalTools",
     "AgentRef",
+    "ApplyPatchCall",
+    "ApplyPatchCallOutput",
     "CodeInterpreterCall",
+    "Compaction",
+    "CompactionTrigger",
     "ComputerCall",
     "ComputerCallOutput",
+    "ContextItem",
+    "ConversationMessage",
     "CustomToolCall",
     "CustomToolCallOutput",
     "EmptyObject",
+    "EnvironmentResult",
+    "FailedAttemptRow",
     "FileSearchCall",
     "FunctionCall",
     "FunctionCallOutput",
@@ -85,6 +125,7 @@ __all__ = [
     "InputImage",
     "InputText",
     "InputVideo",
+    "Invocation",
     "Item",
     "LocalShellCall",
     "LocalShellCallOutput",
@@ -101,6 +142,8 @@ __all__ = [
     "Refusal",
     "Response",
     "ResponsesCreateParams",
+    "ShellCall",
+    "ShellCallOutput",
     "StrictAgentRef",
     "StrictMessage",
     "StrictReasoning",
@@ -109,6 +152,9 @@ __all__ = [
     "StrictRollout",
     "SummaryPart",
     "TokenOnlyMessage",
+    "ToolSearchCall",
+    "ToolSearchOutput",
     "TrainingFields",
+    "UserSimResult",
     "WebSearchCall",
 ]

@@ -173,6 +173,141 @@ class TrainingFields(StrictModel):
     """
 
 
+class ShellCall(TrainingFields):
+    """
+    Shell commands run by the shell tool (NeMo Gym 0.7, openai 2.44). Lenient mode only: a tool call 'shell' with the action (commands, timeout_ms, max_output_length) as arguments. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["shell_call"]
+    id: Any | MISSING = MISSING
+    call_id: str
+    action: dict[str, Any]
+    environment: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
+
+
+class ShellCallOutput(TrainingFields):
+    """
+    The output of a shell call: one entry per command ({stdout, stderr, outcome}). Lenient mode only: a tool message with each command's stdout and stderr and its exit code or timeout. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["shell_call_output"]
+    id: Any | MISSING = MISSING
+    call_id: str
+    output: Any
+    """
+    A list of {stdout, stderr, outcome: {type: exit, exit_code} | {type: timeout}}, or (as input) a string.
+    """
+    max_output_length: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
+
+
+class ApplyPatchCall(TrainingFields):
+    """
+    A file edit by the apply_patch tool. Lenient mode only: a tool call 'apply_patch' with the operation (type create_file, update_file or delete_file, path, diff) as arguments. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["apply_patch_call"]
+    id: Any | MISSING = MISSING
+    call_id: str
+    operation: dict[str, Any]
+    status: Any | MISSING = MISSING
+
+
+class ApplyPatchCallOutput(TrainingFields):
+    """
+    The result of an apply_patch call. Lenient mode only: a tool message with its output (or its status when it has none). Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["apply_patch_call_output"]
+    id: Any | MISSING = MISSING
+    call_id: str
+    output: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
+
+
+class ToolSearchCall(TrainingFields):
+    """
+    A search for tools to load (tool_search). Lenient mode only: a tool call 'tool_search' with its arguments; without a call_id it is named after its id. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["tool_search_call"]
+    id: Any | MISSING = MISSING
+    call_id: Any | MISSING = MISSING
+    arguments: Any | MISSING = MISSING
+    execution: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
+
+
+class ToolSearchOutput(TrainingFields):
+    """
+    The tools a tool search found. Lenient mode only: a tool message listing them (as JSON). Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["tool_search_output"]
+    id: Any | MISSING = MISSING
+    call_id: Any | MISSING = MISSING
+    tools: Any | MISSING = MISSING
+    execution: Any | MISSING = MISSING
+    status: Any | MISSING = MISSING
+
+
+class Compaction(TrainingFields):
+    """
+    The encrypted summary that replaces the conversation so far (the compact endpoint). Lenient mode only: a short placeholder message (its text is encrypted), declared as the loss compaction. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["compaction"]
+    id: Any | MISSING = MISSING
+    encrypted_content: Any | MISSING = MISSING
+
+
+class AdditionalTools(TrainingFields):
+    """
+    Input only: tools made available during the conversation (role developer). Lenient mode only: a system message naming the tools; the tool definitions stay in item_fields. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["additional_tools"]
+    id: Any | MISSING = MISSING
+    role: Any | MISSING = MISSING
+    tools: list[Any]
+
+
+class CompactionTrigger(TrainingFields):
+    """
+    Input only: asks the model to compact the conversation here. Lenient mode only: a short placeholder system message. Every key of the item but type and its training fields is also kept, without empty values, in its message details (item_fields).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    type: Literal["compaction_trigger"]
+
+
 class AgentRef(StrictModel):
     """
     The agent server that produced the rollout. Its name (which may be empty) names the AgentRun and its transcript; other keys such as type are kept in metadata.
@@ -185,6 +320,39 @@ class AgentRef(StrictModel):
     """
     The agent's name (null as when absent).
     """
+
+
+class ConversationMessage(StrictModel):
+    """
+    One turn of a simulated-user dialogue. user and assistant messages become Docent messages of those roles; an assistant's reasoning_content is its reasoning; tool_calls (chat-style) are its tool calls; system and tool messages are kept too.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    role: Literal["user", "assistant", "system", "developer", "tool"]
+    content: Any | MISSING = MISSING
+    """
+    The text (null or absent as empty); a non-string becomes its JSON text.
+    """
+    reasoning_content: str | None | MISSING = MISSING
+    tool_calls: list[Any] | None | MISSING = MISSING
+    tool_call_id: str | None | MISSING = MISSING
+    name: str | None | MISSING = MISSING
+
+
+class Invocation(StrictModel):
+    """
+    One model call of a simulated-user episode: the request (a Responses create params object) and the response (a Responses response) are read leniently, one transcript each in full detail; an invocation that does not convert stays raw.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    sequence: Any | MISSING = MISSING
+    role: str | None | MISSING = MISSING
+    request: Any | MISSING = MISSING
+    response: Any | MISSING = MISSING
 
 
 class InputText(TextPart):
@@ -223,6 +391,10 @@ class FunctionCall(TrainingFields):
     """
     id: Any | MISSING = MISSING
     status: Any | MISSING = MISSING
+    namespace: Any | MISSING = MISSING
+    """
+    NeMo Gym 0.7 (openai 2.44): the namespace of the function (a string or null). Kept in the message details in full detail and in the lenient mode; the strict profile ignores it, as Docent's converter does.
+    """
 
 
 class FunctionCallOutput(TrainingFields):
@@ -529,6 +701,20 @@ class StrictAgentRef(AgentRef):
     """
 
 
+class UserSimResult(StrictModel):
+    """
+    What the user simulation returns: the dialogue, its status and outcome, traces, and keys describing the task and the persona (kept as metadata).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    conversation_messages: list[ConversationMessage] | MISSING = MISSING
+    """
+    The dialogue, chat-style: the simulated user as user, the policy as assistant.
+    """
+
+
 class StrictReasoning(Reasoning):
     """
     Readable reasoning: no encrypted blob.
@@ -540,6 +726,47 @@ class StrictReasoning(Reasoning):
     ] = MISSING
     """
     Absent or empty: null, false, 0, "", [] or {}. Docent stores only readable reasoning, so an encrypted blob is refused.
+    """
+
+
+class EnvironmentResult(StrictModel):
+    """
+    A row NeMo Gym 0.7's environment server wrote that is not a rollout of the request-and-response shape: a nemo_user_sim result (a simulated user talks with the policy), or a server's own result type. A row is read against this schema instead of nemogym-rollout.schema.json when it has neither responses_create_params nor response and its _ng_result_type (or, unstamped, a usersim_result) names a type other than legacy_agent, single_agent_turn and single_agent_turn_legacy; the strict profile refuses it, as Docent's converter does. Only the lenient mode converts it: the policy's conversation (usersim_result.conversation_messages) is the main transcript; every other key is kept as benchmark metadata, and full detail turns the other invocations into transcripts and reward_components into scores.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    ng_result_type: Annotated[str | MISSING, Field(alias="_ng_result_type")] = MISSING
+    """
+    The result type (nemo_user_sim, or another server's name); absent on rows older than the stamp.
+    """
+    ng_environment_server: Annotated[
+        str | None | MISSING, Field(alias="_ng_environment_server")
+    ] = MISSING
+    """
+    The environment server instance that produced the row: the agent label when there is no agent_ref.name.
+    """
+    agent_ref: AgentRef | None | MISSING = MISSING
+    """
+    The agent server, when the row names one.
+    """
+    ng_task_index: Annotated[Any | MISSING, Field(alias="_ng_task_index")] = MISSING
+    """
+    As in nemogym-rollout.schema.json: any value.
+    """
+    ng_rollout_index: Annotated[Any | MISSING, Field(alias="_ng_rollout_index")] = MISSING
+    """
+    As in nemogym-rollout.schema.json: any value.
+    """
+    reward: Any | MISSING = MISSING
+    """
+    The reward. Any JSON value, stored as it is under metadata.scores.reward.
+    """
+    usersim_result: UserSimResult | MISSING = MISSING
+    invocations: list[Invocation] | MISSING = MISSING
+    """
+    Each model call of the episode, in order. The assistant invocations are the policy's; full detail shows each other one (user simulator, judge, summary, tool simulation) as a transcript, grouped by role.
     """
 
 
@@ -570,6 +797,10 @@ class Message(TrainingFields):
     """
     id: Any | MISSING = MISSING
     status: Any | MISSING = MISSING
+    phase: Any | MISSING = MISSING
+    """
+    NeMo Gym 0.7 (openai 2.44): "commentary" for interim text between tool calls, "final_answer" for the answer, or null. Other values are accepted as given. Full detail keeps a commentary message as a message of its own and marks both in the message details; otherwise it is not kept.
+    """
 
 
 class StrictMessage(Message):
@@ -612,7 +843,16 @@ class ResponsesCreateParams(StrictModel):
                 | Annotated[WebSearchCall, Tag("web_search_call")]
                 | Annotated[FileSearchCall, Tag("file_search_call")]
                 | Annotated[CodeInterpreterCall, Tag("code_interpreter_call")]
-                | Annotated[ImageGenerationCall, Tag("image_generation_call")],
+                | Annotated[ImageGenerationCall, Tag("image_generation_call")]
+                | Annotated[ShellCall, Tag("shell_call")]
+                | Annotated[ShellCallOutput, Tag("shell_call_output")]
+                | Annotated[ApplyPatchCall, Tag("apply_patch_call")]
+                | Annotated[ApplyPatchCallOutput, Tag("apply_patch_call_output")]
+                | Annotated[ToolSearchCall, Tag("tool_search_call")]
+                | Annotated[ToolSearchOutput, Tag("tool_search_output")]
+                | Annotated[Compaction, Tag("compaction")]
+                | Annotated[AdditionalTools, Tag("additional_tools")]
+                | Annotated[CompactionTrigger, Tag("compaction_trigger")],
                 Discriminator(type_tag("message")),
             ]
         ]
@@ -650,7 +890,16 @@ class Response(StrictModel):
                 | Annotated[WebSearchCall, Tag("web_search_call")]
                 | Annotated[FileSearchCall, Tag("file_search_call")]
                 | Annotated[CodeInterpreterCall, Tag("code_interpreter_call")]
-                | Annotated[ImageGenerationCall, Tag("image_generation_call")],
+                | Annotated[ImageGenerationCall, Tag("image_generation_call")]
+                | Annotated[ShellCall, Tag("shell_call")]
+                | Annotated[ShellCallOutput, Tag("shell_call_output")]
+                | Annotated[ApplyPatchCall, Tag("apply_patch_call")]
+                | Annotated[ApplyPatchCallOutput, Tag("apply_patch_call_output")]
+                | Annotated[ToolSearchCall, Tag("tool_search_call")]
+                | Annotated[ToolSearchOutput, Tag("tool_search_output")]
+                | Annotated[Compaction, Tag("compaction")]
+                | Annotated[AdditionalTools, Tag("additional_tools")]
+                | Annotated[CompactionTrigger, Tag("compaction_trigger")],
                 Discriminator(type_tag("message")),
             ]
         ]
@@ -674,7 +923,16 @@ class Response(StrictModel):
                     | Annotated[WebSearchCall, Tag("web_search_call")]
                     | Annotated[FileSearchCall, Tag("file_search_call")]
                     | Annotated[CodeInterpreterCall, Tag("code_interpreter_call")]
-                    | Annotated[ImageGenerationCall, Tag("image_generation_call")],
+                    | Annotated[ImageGenerationCall, Tag("image_generation_call")]
+                    | Annotated[ShellCall, Tag("shell_call")]
+                    | Annotated[ShellCallOutput, Tag("shell_call_output")]
+                    | Annotated[ApplyPatchCall, Tag("apply_patch_call")]
+                    | Annotated[ApplyPatchCallOutput, Tag("apply_patch_call_output")]
+                    | Annotated[ToolSearchCall, Tag("tool_search_call")]
+                    | Annotated[ToolSearchOutput, Tag("tool_search_output")]
+                    | Annotated[Compaction, Tag("compaction")]
+                    | Annotated[AdditionalTools, Tag("additional_tools")]
+                    | Annotated[CompactionTrigger, Tag("compaction_trigger")],
                     Discriminator(type_tag("message")),
                 ]
             ]
@@ -682,6 +940,64 @@ class Response(StrictModel):
     )
     """
     The items produced after input, in order; or (aviary environments with contains_transitions) a list of cumulative snapshots of that list, of which the lenient mode keeps the last.
+    """
+
+
+class FailedAttemptRow(StrictModel):
+    """
+    One row of a NeMo Gym *_failures.jsonl file: an attempt at a rollout that failed, with the collector's identity keys and stamps. A key (server or agent, task index, rollout index) repeats once per failed attempt; its last row is the attempt that stands. Converted (in the lenient mode) only when a failures file is read as one: one run per standing attempt, marked failed under metadata.nemogym.failure; a judge_failed row is a whole rollout whose reward is masked; the partial response of an environment_server_failed row is the run's transcript.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    ng_failure_class: Annotated[str, Field(alias="_ng_failure_class", min_length=1)]
+    """
+    agent_run_error, agent_request_failed, environment_server_failed, judge_failed, or a harness's own class (timeout_exceeded, infrastructure_error, ...).
+    """
+    ng_failure_type: Annotated[str | None | MISSING, Field(alias="_ng_failure_type")] = MISSING
+    ng_failure_message: Annotated[str | None | MISSING, Field(alias="_ng_failure_message")] = (
+        MISSING
+    )
+    ng_failure_http_status: Annotated[
+        int | None | MISSING, Field(alias="_ng_failure_http_status")
+    ] = MISSING
+    ng_failure_response_body: Annotated[Any | MISSING, Field(alias="_ng_failure_response_body")] = (
+        MISSING
+    )
+    """
+    The body of the failed answer (at most 2,000 characters), or null.
+    """
+    ng_failure_terminal: Annotated[bool | None | MISSING, Field(alias="_ng_failure_terminal")] = (
+        MISSING
+    )
+    ng_failure_stage: Annotated[str | None | MISSING, Field(alias="_ng_failure_stage")] = MISSING
+    """
+    Where an environment server failed: admission, seed, agent, verification or cleanup.
+    """
+    ng_failure_partial_response: Annotated[
+        Response | None | MISSING, Field(alias="_ng_failure_partial_response")
+    ] = MISSING
+    """
+    What the agent had answered when the environment server failed (single_agent_turn only).
+    """
+    ng_failure_judge_error: Annotated[
+        str | None | MISSING, Field(alias="_ng_failure_judge_error")
+    ] = MISSING
+    responses_create_params: ResponsesCreateParams | MISSING = MISSING
+    response: Response | MISSING = MISSING
+    agent_ref: AgentRef | None | MISSING = MISSING
+    ng_task_index: Annotated[Any | MISSING, Field(alias="_ng_task_index")] = MISSING
+    """
+    Any value, as in nemogym-rollout.schema.json.
+    """
+    ng_rollout_index: Annotated[Any | MISSING, Field(alias="_ng_rollout_index")] = MISSING
+    """
+    Any value, as in nemogym-rollout.schema.json.
+    """
+    ng_attempt_index: Annotated[Any | MISSING, Field(alias="_ng_attempt_index")] = MISSING
+    """
+    n on an attempt dispatched again after n failed ones.
     """
 
 
@@ -751,6 +1067,13 @@ class StrictResponse(Response):
     ]
     """
     The items produced after input, in order; or (aviary environments with contains_transitions) a list of cumulative snapshots of that list, of which the lenient mode keeps the last.
+    """
+
+
+class OtherResultShapes(RootModel[EnvironmentResult | FailedAttemptRow]):
+    root: EnvironmentResult | FailedAttemptRow
+    """
+    The other row shapes of a NeMo Gym results folder, each read against its own schema (see their descriptions).
     """
 
 

@@ -31,7 +31,7 @@ from nemogym_docent.models import (
     StrictResponse,
     StrictResponsesCreateParams,
 )
-from nemogym_docent.validation.schemas import FULL_ROOT_SCHEMA, ROOT_SCHEMA
+from nemogym_docent.validation.schemas import root_schema
 from nemogym_docent.validation.validator import (
     RolloutValidator,
     fitting_branch,
@@ -42,8 +42,11 @@ from nemogym_docent.validation.validator import (
 )
 
 
-def explain_refusal(rollout: object, *, strict: bool = True) -> list[Issue]:
-    """The issues ``validate_nemogym_rollout`` lists for a rollout the generated models refuse.
+def explain_refusal(
+    rollout: object, *, strict: bool = True, root: str | None = None
+) -> list[Issue]:
+    """The issues ``validate_nemogym_rollout`` lists for a rollout the generated models refuse
+    (against ``root`` when given: the schema of a failed attempt).
 
     A rollout nested deeper than orjson writes (254 levels), or holding what it cannot write, is
     walked by ``validate_nemogym_rollout`` itself: so deep, where a walk runs out of stack (and
@@ -52,8 +55,10 @@ def explain_refusal(rollout: object, *, strict: bool = True) -> list[Issue]:
     try:
         orjson.dumps(rollout)
     except orjson.JSONEncodeError:
-        return validate_nemogym_rollout(rollout, strict=strict)
-    root = ROOT_SCHEMA if strict else FULL_ROOT_SCHEMA
+        if root is None:
+            return validate_nemogym_rollout(rollout, strict=strict)
+        return schema_issues(rollout, rollout_validator(root))
+    root = root or root_schema(rollout, strict=strict)
     known = _KNOWN.set({})
     try:
         return schema_issues(rollout, rollout_validator(root, _ExplainingValidator))

@@ -16,9 +16,9 @@ from referencing.jsonschema import DRAFT202012
 from nemogym_docent.errors import Issue
 from nemogym_docent.json_paths import join_json_path, json_type_name, render_json_path
 from nemogym_docent.validation.schemas import (
-    FULL_ROOT_SCHEMA,
     ROOT_SCHEMA,
     SCHEMA_SUFFIX,
+    root_schema,
     schema_names,
     schema_path,
 )
@@ -96,7 +96,7 @@ def validate_nemogym_rollout(rollout: object, *, strict: bool = True) -> list[Is
     The few rules JSON Schema cannot state (tool-call wiring, argument strings that must hold a
     JSON object, at least one message) are checked when converting.
     """
-    return schema_issues(rollout, rollout_validator(ROOT_SCHEMA if strict else FULL_ROOT_SCHEMA))
+    return schema_issues(rollout, rollout_validator(root_schema(rollout, strict=strict)))
 
 
 def schema_issues(rollout: object, validator: Validator) -> list[Issue]:

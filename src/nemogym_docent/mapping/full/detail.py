@@ -12,11 +12,12 @@ from typing import Any
 
 from docent.data_models.transcript import Transcript, TranscriptGroup
 
+from nemogym_docent.identity import read_identity
 from nemogym_docent.mapping.cleaning import drop_empty_values
 from nemogym_docent.mapping.context import MappingContext
 from nemogym_docent.mapping.full.conversation import created_at
 from nemogym_docent.mapping.full.judges import judge_transcripts
-from nemogym_docent.mapping.full.scores import rollout_scores
+from nemogym_docent.mapping.full.nemogym_fields import finish_full_metadata, take_nemogym_fields
 from nemogym_docent.mapping.full.trajectory import TRAJECTORY, trajectory_transcripts
 from nemogym_docent.models import NemoGymRollout
 from nemogym_docent.models.base import given
@@ -43,9 +44,24 @@ def add_full_detail(
         groups.extend(trajectory.groups)
     main.created_at = created_at(main)
 
-    scores = rollout_scores(given(rollout.reward), fields)
+    nemogym = metadata.setdefault("nemogym", {})
+    identity = read_identity(
+        {
+            **fields,
+            "_ng_task_index": given(rollout.ng_task_index),
+            "_ng_rollout_index": given(rollout.ng_rollout_index),
+        }
+    )
+    nemogym.update(take_nemogym_fields(fields, identity))
+    trajectory_fields = fields.get(TRAJECTORY)
+    if isinstance(trajectory_fields, dict) and "gaps" in trajectory_fields:
+        trajectory_fields = dict(trajectory_fields)
+        nemogym["trajectory_gaps"] = trajectory_fields.pop("gaps")
+        fields[TRAJECTORY] = trajectory_fields
+    scores = finish_full_metadata(given(rollout.reward), fields, nemogym)
+    metadata["nemogym"] = drop_empty_values(nemogym)
     benchmark_fields = drop_empty_values(
-        {key: value for key, value in scores.remaining_fields.items() if value is not None}
+        {key: value for key, value in fields.items() if value is not None}
     )
     raw = metadata["source"].pop("rollout_non_trace", {})
     raw.pop("benchmark_fields", None)
@@ -55,5 +71,5 @@ def add_full_detail(
         metadata["source"]["rollout_non_trace"] = raw
     rest = {key: value for key, value in metadata.items() if key != "scores"}
     metadata.clear()
-    metadata.update(drop_empty_values({"scores": scores.scores}), **rest)
+    metadata.update(drop_empty_values({"scores": scores}), **rest)
     return transcripts, groups

@@ -2,7 +2,8 @@
 
 NeMo Gym counts every top-level integer, float or boolean of a rollout as a metric. Here the
 scores are ``reward`` (any value, as Docent's converter stores it), then every such top-level
-value except the ``_ng_*`` identity keys, in record order, then each number or boolean of
+value except the ``_ng_*`` identity keys and the verdict on the reward (``mask_sample``, a
+verdict rather than a metric), in record order, then each number or boolean of
 ``reward_components``. A component whose name a metric of another value already holds (or
 ``reward``) is named ``reward_components/<name>``; one equal to that metric is the same score,
 since NeMo Gym writes each component at the top level too. Booleans stay booleans.
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from nemogym_docent.identity import VERDICT_KEYS
 
 REWARD = "reward"
 COMPONENTS = "reward_components"
@@ -31,7 +34,12 @@ class RolloutScores:
 def is_metric(key: str, value: Any) -> bool:
     """Whether a top-level key and value form a per-rollout metric."""
     is_number = type(value) in (int, float, bool)
-    return is_number and key != REWARD and not key.startswith(_IDENTITY_PREFIX)
+    return (
+        is_number
+        and key != REWARD
+        and not key.startswith(_IDENTITY_PREFIX)
+        and key not in VERDICT_KEYS
+    )
 
 
 def rollout_scores(reward: Any, fields: Mapping[str, Any]) -> RolloutScores:
