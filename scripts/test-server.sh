@@ -12,6 +12,7 @@ if [ ! -x "$SERVER/start.sh" ]; then
 fi
 SERVER=$(cd "$SERVER" && pwd)
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/docent-test-server.XXXXXX")
+chmod 755 "$STATE" # Postgres runs as another user, and must reach its data folder inside
 stop() {
     "$SERVER/stop.sh" "$STATE" >/dev/null 2>&1 || true
     rm -rf "$STATE"
