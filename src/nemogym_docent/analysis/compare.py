@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
 from nemogym_docent.analysis.metrics import (
-    FAILURE_CLASS,
     MetricsGroup,
     agent_label,
-    is_masked,
     nemo_gym_task,
     number_of,
     rollout_index,
 )
 from nemogym_docent.analysis.selection import task_key
+from nemogym_docent.identity import FAILURE_CLASS, is_masked, task_id_text
 from nemogym_docent.jsonl.discovery import discover, read_lines
 from nemogym_docent.jsonl.parsing import parse_line, split_lines
 
@@ -191,20 +190,9 @@ TASK_KEY: Final = "task_key"
 JoinKey = Literal["_ng_task_id", "task_key"]
 
 
-def task_id_of(rollout: Mapping[str, Any]) -> str | None:
-    """NeMo Gym's durable task id, ``"{taskset}/{task_id}"``, or ``None`` when it has none."""
-    value = rollout.get(TASK_ID)
-    if isinstance(value, Mapping):
-        taskset, task = value.get("taskset"), value.get("task_id")
-        if isinstance(task, str | int) and not isinstance(task, bool):
-            return f"{taskset}/{task}" if isinstance(taskset, str) else str(task)
-        return None
-    return value if isinstance(value, str) else None
-
-
 def joined_task(rollout: Mapping[str, Any], join: JoinKey) -> str | None:
     """The task a rollout is joined by: its ``_ng_task_id``, or its task key."""
-    return task_id_of(rollout) if join == TASK_ID else task_key(rollout)
+    return task_id_text(rollout.get(TASK_ID)) if join == TASK_ID else task_key(rollout)
 
 
 @dataclass(frozen=True)
@@ -239,7 +227,7 @@ class RunSide:
         if reward is None or is_masked(rollout):
             return
         key = task_key(rollout)
-        identity = task_id_of(rollout)
+        identity = task_id_text(rollout.get(TASK_ID))
         if key is None and identity is None:
             self.without_task += 1
             return

@@ -26,6 +26,8 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
 
+from nemogym_docent.identity import is_masked, read_failed_attempt, read_identity
+
 ACCURACY: Final = "accuracy"
 NO_ANSWER: Final = "no_answer"
 DEFAULT_ANSWER_KEY: Final = "extracted_answer"
@@ -38,7 +40,6 @@ PERF_TOKENS: Final = (
     "reasoning_tokens",
 )
 PERF_LATENCY: Final = "total_latency_ms"
-FAILURE_CLASS: Final = "_ng_failure_class"
 NO_AGENT: Final = "(no agent)"
 
 
@@ -150,11 +151,7 @@ def _sample_std(values: Sequence[float]) -> float:
 
 def agent_label(rollout: Mapping[str, Any]) -> str:
     """NeMo Gym's agent label: ``agent_ref.name``, else ``_ng_environment_server``."""
-    agent_ref = rollout.get("agent_ref")
-    name = agent_ref.get("name") if isinstance(agent_ref, Mapping) else None
-    if not (isinstance(name, str) and name):
-        name = rollout.get("_ng_environment_server")
-    return name if isinstance(name, str) and name else NO_AGENT
+    return read_identity(rollout).agent or NO_AGENT
 
 
 def nemo_gym_task(rollout: Mapping[str, Any]) -> Hashable:
@@ -167,11 +164,6 @@ def rollout_index(rollout: Mapping[str, Any]) -> int:
     """``_ng_rollout_index``, 0 when it has none (rollouts keep their order within a task)."""
     index = rollout.get("_ng_rollout_index")
     return index if type(index) is int else 0
-
-
-def is_masked(rollout: Mapping[str, Any]) -> bool:
-    """NeMo Gym's verdict that the reward is not a measurement (``mask_sample: true``)."""
-    return rollout.get(MASK) is True
 
 
 def rollout_metrics(rollout: Mapping[str, Any]) -> dict[str, float]:
@@ -330,38 +322,21 @@ class MetricsGroup:
         """``perf_summary`` of the group's ``ng_perf`` values, masked rollouts included."""
         return perf_summary(self._perfs)
 
-    def task_rewards(self) -> dict[Hashable, list[float]]:
-        """Each task's measured rewards in rollout order (tasks without one are left out)."""
-        found = {}
-        for task, rollouts in self._tasks.items():
-            kept = sorted((r for r in rollouts if not r.masked), key=lambda r: r.order)
-            rewards = [r.reward for r in kept if r.reward is not None]
-            if rewards:
-                found[task] = rewards
-        return found
-
 
 @dataclass
 class FailureCounts:
-    """Failed attempts (rows of ``*_failures.jsonl``): the attempt that stands for each (server
-    or agent, task, rollout) is the last line for it, counted by class and by stage."""
+    """Failed attempts (rows of ``*_failures.jsonl``): the attempt that stands for each key
+    (``identity.Identity.attempt_key``) is the last line for it, counted by class and stage."""
 
     attempts: int = 0
     _standing: dict[tuple[Any, ...], tuple[str, str | None]] = field(default_factory=dict)
 
     def add(self, row: Mapping[str, Any]) -> None:
+        attempt = read_failed_attempt(row)
+        if attempt is None:
+            return
         self.attempts += 1
-        server = row.get("_ng_environment_server")
-        key = (
-            server if isinstance(server, str) else agent_label(row),
-            _plain(row.get("_ng_task_index")),
-            _plain(row.get("_ng_rollout_index")),
-        )
-        stage = row.get("_ng_failure_stage")
-        self._standing[key] = (
-            str(row.get(FAILURE_CLASS)),
-            stage if isinstance(stage, str) else None,
-        )
+        self._standing[read_identity(row).attempt_key] = (attempt.failure_class, attempt.stage)
 
     def as_dict(self) -> dict[str, Any] | None:
         if not self.attempts:
@@ -374,7 +349,3 @@ class FailureCounts:
             "by_class": dict(classes.most_common()),
             "by_stage": dict(stages.most_common()),
         }
-
-
-def _plain(value: Any) -> Hashable:
-    return value if isinstance(value, str | int | float | None) else repr(value)

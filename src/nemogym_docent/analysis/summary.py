@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from nemogym_docent.analysis.metrics import (
-    FAILURE_CLASS,
     PERF,
     FailureCounts,
     MetricsGroup,
@@ -30,6 +29,7 @@ from nemogym_docent.analysis.metrics import (
 from nemogym_docent.analysis.where import Where, matches_all
 from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.identity import FAILURE_CLASS
 from nemogym_docent.jsonl.discovery import Source, discover, read_lines
 from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
 
