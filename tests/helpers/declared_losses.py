@@ -34,6 +34,15 @@ JUDGE_LISTS = ("judge_evaluations",)
 JUDGE_OBJECTS = ("judge_evaluation", "quality_judge_evaluation")
 MEDIA_PARTS = ("input_image", "input_file")
 
+CONTENT_KINDS = {
+    "unobserved_subtree",
+    "source_value_not_observed",
+    "unobserved_long_value_content",
+    "long_value_tail_loss",
+}
+"""The kinds of Docent's ingestion checker that are leads about content (a value the run may
+lack), not a converter that fails, mutates its input or varies."""
+
 Path = tuple[str | int, ...]
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from declared_losses import declared_loss, is_empty
+from declared_losses import CONTENT_KINDS, declared_loss, is_empty
 from docent.data_models.agent_run import AgentRun
 from docent.data_models.ingestion_sanity import IngestionSanityReport, check_ingestion_sanity
 from parity import EXAMPLES, FIXTURES, comparable, corpus_files, jsonl_records, spec_examples
@@ -25,12 +25,6 @@ from strategies import Path
 import nemogym_docent
 from nemogym_docent import ConversionError
 
-CONTENT_KINDS = {
-    "unobserved_subtree",
-    "source_value_not_observed",
-    "unobserved_long_value_content",
-    "long_value_tail_loss",
-}
 _PATH_PART = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
 

@@ -5,11 +5,14 @@ row holding every new item type)."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from declared_losses import CONTENT_KINDS
+from docent.data_models.ingestion_sanity import check_ingestion_sanity
 from parity import SPEC_EXAMPLES, assert_parity, comparable, zero_point_seven_corpus_files
 
 from nemogym_docent import (
@@ -436,3 +439,19 @@ def test_the_full_format_schemas_take_every_new_shape() -> None:
             assert validate_nemogym_rollout(row, strict=False) == [], name
     assert validate_nemogym_rollout(every_new_item_row(), strict=False) == []
     assert validate_nemogym_rollout(example("legacy_agent.json")) == []
+
+
+@pytest.mark.parametrize("detail", ["docent", "full"])
+def test_docents_checker_finds_the_lenient_runs_neither_failing_nor_mutating_nor_varying(
+    detail: str,
+) -> None:
+    rows = [
+        row
+        for name in RESULT_EXAMPLES
+        for row in (example(name) if name.endswith(".jsonl") else [example(name)])
+    ]
+    rows.append(every_new_item_row())
+    convert = functools.partial(convert_nemogym_rollout_to_agent_run, strict=False, detail=detail)
+    report = check_ingestion_sanity(rows, convert, show_progress=False)
+    assert report.record_count == len(rows)
+    assert [finding for finding in report.findings if finding.kind not in CONTENT_KINDS] == []
