@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RAY_VENV := .venv-ray
 RAY_STAMP := $(RAY_VENV)/.installed
 
-.PHONY: install lock models check-models lint typecheck test test-ray demo bench clean
+.PHONY: install lock models check-models lint typecheck test test-ray test-server demo bench clean
 
 # Byte-compiled modules: without them every command compiles its imports again (0.3 s of start-up)
 # wherever PYTHONDONTWRITEBYTECODE is set. compileall skips what is up to date.
@@ -54,6 +54,11 @@ $(RAY_STAMP): requirements-ray.lock pyproject.toml
 
 test-ray: $(RAY_STAMP)
 	$(RAY_VENV)/bin/python -m pytest -p no:cacheprovider tests/ray_data
+
+# The upload tests against the real Docent server (../shared/docent-server), started in a
+# temporary state folder and stopped after; skipped when that folder is absent.
+test-server: install
+	scripts/test-server.sh
 
 demo: install
 	$(BIN)/nemogym-docent convert examples/rollouts.jsonl -o examples/agent_runs.jsonl

@@ -159,7 +159,8 @@ def test_only_the_reader_opens_compressed_streams() -> None:
             )
         )
     }
-    assert openers == {f"{NAME}.jsonl.files"}
+    # The upload gzips its request bodies; it reads nothing compressed.
+    assert openers == {f"{NAME}.jsonl.files", f"{NAME}.upload.payload"}
 
 
 def _declared_flags() -> Counter[str]:

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 from builders import assistant, rollout, user
-from cli_helpers import output_lines, run_cli, summary_rows, write_export
+from cli_helpers import output_lines, run_cli, run_key, summary_rows, write_export
 from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config
 from pytest_httpserver import HTTPServer
 
 import nemogym_docent
-from nemogym_docent.upload.keys import upload_key
 
 
 def judged(index: int) -> dict[str, Any]:
@@ -83,5 +82,5 @@ def test_upload_sends_full_detail_runs_with_fresh_group_ids(
         assert not group["id"].startswith("group-")
         assert run["transcripts"][1]["transcript_group_id"] == group["id"]
     keys = {run["metadata"]["nemogym"]["upload_key"] for run in docent.runs}
-    docent_keys = {upload_key(json.dumps(record).encode()) for record in (judged(0), judged(1))}
+    docent_keys = {run_key(json.dumps(record).encode()) for record in (judged(0), judged(1))}
     assert keys.isdisjoint(docent_keys)

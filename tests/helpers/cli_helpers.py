@@ -17,6 +17,9 @@ from builders import call_output, rollout
 from typer.testing import CliRunner, Result
 
 from nemogym_docent.cli import app
+from nemogym_docent.convert import convert_rollout
+from nemogym_docent.options import ConversionOptions, RecordOrigin
+from nemogym_docent.upload.keys import upload_key
 
 SCRIPT = Path(sys.executable).with_name("nemogym-docent")
 
@@ -103,3 +106,12 @@ def summary_rows(stderr: str) -> dict[str, str]:
         for match in map(_SUMMARY_ROW.match, stderr.splitlines())
         if match is not None
     }
+
+
+def run_key(
+    line: bytes, options: ConversionOptions | None = None, origin: RecordOrigin | None = None
+) -> str:
+    """The upload key of the run ``upload`` makes of a rollout line (at ``origin``)."""
+    options = options or ConversionOptions()
+    run = convert_rollout(json.loads(line), options, origin or RecordOrigin())
+    return upload_key(line, options, name=run.name)

@@ -1,5 +1,6 @@
-"""A loopback Docent server for upload tests: its REST API as the 0.1.88 client uses it, and its
-DQL endpoint answering the queries an uploader asks from the runs it stored."""
+"""A loopback Docent server for upload tests: its REST API as the 0.1.88 client uses it, its DQL
+endpoint answering the queries an uploader asks from the runs it stored, and the open-source
+server's run-id listing and run metadata (each can be turned off)."""
 
 from __future__ import annotations
 
@@ -64,9 +65,8 @@ class FakeDocent:
     failures_left: int = 0
     fail_after_batches: int | None = None
     """Answer 400 to every batch once this many were stored (a server that stops accepting)."""
-    null_after: int | None = None
-    """Answer ``null`` to every batch once this many were stored (Docent's client then fails
-    in a way it does not document)."""
+    garbled_after: int | None = None
+    """Answer what is not JSON to every batch once this many were stored."""
     on_batch: Callable[[int, Request], None] | None = None
     """Called after each batch is stored with the number stored so far and the request."""
     job_status: str = "completed"
@@ -76,6 +76,13 @@ class FakeDocent:
     """The server's DQL row limit: results past it come back cut, ``truncated``."""
     dql_available: bool = True
     """False: the DQL endpoint answers 404, as a server without it would."""
+    listing_available: bool = True
+    """False: the run-id listing and run metadata answer 404 (the hosted server's case)."""
+    jobs: bool = True
+    """False: batches are stored before the answer, which is JSON ``null`` (the open-source
+    server's way)."""
+    collections: dict[str, str] = field(default_factory=lambda: {COLLECTION: "evals"})
+    """Id -> name of the collections the key sees (``/rest/create`` makes ``COLLECTION``)."""
     saves_filters: bool = False
     """True: ``POST /rest/{collection}/filters`` saves a filter (``saved_filters``); else 404."""
     saved_filters: list[dict[str, Any]] = field(default_factory=list)
@@ -95,6 +102,20 @@ class FakeDocent:
         self.server.expect_request(
             f"/rest/dql/{COLLECTION}/execute", method="POST"
         ).respond_with_handler(self._dql)
+        self.server.expect_request("/rest/collections", method="GET").respond_with_handler(
+            lambda _request: self._json(
+                [{"id": key, "name": name} for key, name in self.collections.items()]
+            )
+        )
+        self.server.expect_request(
+            re.compile(r"/rest/[^/]+/collection"), method="GET"
+        ).respond_with_handler(self._collection)
+        self.server.expect_request(
+            f"/rest/{COLLECTION}/agent_run_ids", method="GET"
+        ).respond_with_handler(self._run_ids)
+        self.server.expect_request(
+            f"/rest/{COLLECTION}/agent_run_metadata", method="POST"
+        ).respond_with_handler(self._metadata)
         self.server.expect_request(
             f"/rest/{COLLECTION}/filters", method="POST"
         ).respond_with_handler(self._save_filter)
@@ -110,7 +131,35 @@ class FakeDocent:
 
     def _create(self, request: Request) -> Response:
         self.created.append(json.loads(request.get_data()))
+        self.collections[COLLECTION] = self.created[-1]["name"]
         return Response(json.dumps({"collection_id": COLLECTION}), content_type="application/json")
+
+    def _json(self, value: Any, status: int = 200) -> Response:
+        return Response(json.dumps(value), status=status, content_type="application/json")
+
+    def _collection(self, request: Request) -> Response:
+        collection = request.path.split("/")[2]
+        if collection not in self.collections:
+            return self._json({"detail": f"Collection {collection} not found"}, 404)
+        return self._json({"name": self.collections[collection]})
+
+    def _run_ids(self, _request: Request) -> Response:
+        if not self.listing_available:
+            return self._json({"detail": "Not Found"}, 404)
+        with self.lock:
+            return self._json([run["id"] for run in self.runs])
+
+    def _metadata(self, request: Request) -> Response:
+        if not self.listing_available:
+            return self._json({"detail": "Not Found"}, 404)
+        wanted = set(json.loads(request.get_data())["agent_run_ids"])
+        with self.lock:
+            found = {
+                run["id"]: {"agent_run_id": run["id"], "metadata": run["metadata"]}
+                for run in self.runs
+                if run["id"] in wanted
+            }
+        return self._json(found)
 
     def _add_runs(self, request: Request) -> Response:
         if self.stall_seconds:
@@ -119,20 +168,24 @@ class FakeDocent:
         if self.failures_left:
             self.failures_left -= 1
             return Response("boom", status=500)
-        if self.null_after is not None and len(self.batches) >= self.null_after:
-            return Response("null", status=202, content_type="application/json")
+        if self.garbled_after is not None and len(self.batches) >= self.garbled_after:
+            return Response("<html>", status=202, content_type="text/html")
         if self.fail_after_batches is not None and len(self.batches) >= self.fail_after_batches:
             return Response(json.dumps({"detail": "collection is read-only"}), status=400)
         assert request.headers.get("Content-Encoding") == "gzip"
         payload = json.loads(gzip.decompress(request.get_data()))
         with self.lock:
+            held = {run["id"] for run in self.runs}
+            if any(run["id"] in held for run in payload["agent_runs"]):  # a primary key
+                return Response("Internal Server Error", status=500)
             self.runs.extend(payload["agent_runs"])
             self.batches.append(len(payload["agent_runs"]))
             stored = len(self.batches)
         if self.on_batch is not None:
             self.on_batch(stored, request)
-        job = f"job-{stored}"
-        return Response(json.dumps({"job_id": job}), status=202, content_type="application/json")
+        if not self.jobs:
+            return self._json(None)
+        return self._json({"job_id": f"job-{stored}"}, 202)
 
     def _status(self, request: Request) -> Response:
         self.status_requests += 1
@@ -197,12 +250,14 @@ class FakeDocent:
 
 
 def isolate_docent_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No docent.env from the machine; no real sleeping between the client's retries."""
+    """No docent.env from the machine, a ledger of the test's own (under ``HOME``); no real
+    sleeping between the client's retries."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(tmp_path)
-    for name in ("DOCENT_API_KEY", "DOCENT_API_URL", "DOCENT_FRONTEND_URL", "DOCENT_DOMAIN"):
+    names = ("DOCENT_API_KEY", "DOCENT_API_URL", "DOCENT_FRONTEND_URL", "DOCENT_DOMAIN")
+    for name in (*names, "NEMOGYM_DOCENT_LEDGER", "XDG_STATE_HOME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(docent_base.time, "sleep", lambda _seconds: None)
 

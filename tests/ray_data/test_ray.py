@@ -19,7 +19,14 @@ from typing import Any
 
 import pytest
 import zstandard
-from cli_helpers import jsonl, output_lines, run_cli, valid_rollouts, without_agent_ref
+from cli_helpers import (
+    jsonl,
+    output_lines,
+    run_cli,
+    run_key,
+    valid_rollouts,
+    without_agent_ref,
+)
 from parity import CORPUS, EXAMPLES, FIXTURES
 
 ray = pytest.importorskip("ray", reason="needs the ray extra (make test-ray)")
@@ -47,7 +54,6 @@ from nemogym_docent.ray import (  # noqa: E402
     read_nemogym_rollouts,
     write_agent_runs,
 )
-from nemogym_docent.upload.keys import upload_key  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -232,7 +238,7 @@ def test_the_datasink_stores_every_run_once_though_a_killed_task_runs_again(
     dataset.write_datasink(sink)
     assert killed.is_set()
     keys = Counter(docent.upload_keys())
-    assert keys == Counter(upload_key(line) for line in lines)
+    assert keys == Counter(run_key(line) for line in lines)
     assert max(keys.values()) == 1
     assert sink.counts.sent + sink.counts.already >= 21
     expected = output_lines(cli_convert([str(shards)], tmp_path)[0])
@@ -284,7 +290,10 @@ def test_full_detail_reaches_every_line_and_its_key(tmp_path: Path) -> None:
     write_agent_runs(dataset, str(tmp_path / "out"))
     assert written(tmp_path / "out") == expected
     keys = [row["upload_key"] for row in dataset.take_all()]
-    assert keys == [upload_key(line, ConversionOptions(detail="full")) for line in lines]
+    full = ConversionOptions(detail="full")
+    assert keys == [
+        run_key(line, full, RecordOrigin(stem, number)) for number, line in enumerate(lines, 1)
+    ]
 
 
 def test_a_cut_off_zstandard_export_fails_as_the_command_line_does(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -89,7 +90,7 @@ def test_a_500_once_then_success_loses_and_duplicates_nothing(
     assert docent.failures_left == 0
     assert docent.batches == [3, 3, 1]
     assert [without_ids(run) for run in docent.runs] == expected_runs(export)
-    assert "retrying" in result.stderr
+    assert "warning: sending runs: HTTP 500: boom; trying again in 1s\n" in result.stderr
 
 
 def test_skip_invalid_uploads_the_valid_runs_and_writes_errors(
@@ -200,11 +201,18 @@ def test_jobs_that_never_finish_time_out_naming_the_sent_batches(
     args = upload_args(docent, export, "--batch-size", "2")
     result = run_cli([*args, "--timeout", "0.2"])
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == [
+    lines = result.stderr.splitlines()
+    assert lines[:2] == [
         "error: Docent had not finished 2 job(s) after 0.2s: job-1, job-2",
-        f"sent before stopping: 2 batches, 3 runs ({export}:1 to {export}:3) "
-        f"to collection {COLLECTION}; jobs job-1, job-2",
+        f"the server acknowledged 3 runs ({export}:1 to {export}:3) in collection {COLLECTION}",
     ]
+    assert lines[2] == "finish the upload with: " + shlex.join(
+        [
+            "nemogym-docent", "upload", str(export), "--collection-id", COLLECTION,
+            *urls(docent.server), "--batch-size", "2", "--timeout", "0.2", "--resume",
+        ]
+    )  # fmt: skip
+    assert len(lines) == 3
     no_wait = run_cli([*args, "--no-wait", "-q"])
     assert no_wait.exit_code == 0
     assert no_wait.stdout == f"http://127.0.0.1:1/web/dashboard/{COLLECTION}\n"
@@ -230,9 +238,11 @@ def test_a_server_that_does_not_answer_times_out(
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(2))
     result = run_cli(upload_args(docent, export, "--timeout", "0.2"))
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines()[:3] == [
         f"error: sending runs: no answer from {docent.server.url_for('/').rstrip('/')} within 0.2s",
-        "nothing was sent before stopping",
+        f"the server acknowledged no runs in collection {COLLECTION}",
+        f"2 runs were in flight ({export}:1 to {export}:2): Docent may hold them; "
+        "--resume finds out",
     ]
 
 
@@ -256,25 +266,31 @@ def test_the_collection_is_created_only_when_a_batch_is_ready_and_named_at_once(
     assert lines[0] == (
         f"created collection {COLLECTION} (evals): http://127.0.0.1:1/web/dashboard/{COLLECTION}"
     )
-    assert lines[-2].startswith("error: sending runs: ")
-    assert lines[-1] == "nothing was sent before stopping"
+    assert lines[-4] == "error: sending runs: HTTP 500: boom"
+    assert lines[-3:-1] == [
+        f"the server acknowledged no runs in collection {COLLECTION}",
+        f"2 runs were in flight ({export}:1 to {export}:2): Docent may hold them; "
+        "--resume finds out",
+    ]
+    assert lines[-1].startswith("finish the upload with: nemogym-docent upload ")
 
 
 def test_an_unexpected_answer_is_one_line_naming_what_was_stored(
     docent: FakeDocent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
-    docent.null_after = 1
+    docent.garbled_after = 1
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(5))
     result = run_cli(upload_args(docent, export, "--batch-size", "2", "-q"))
     assert result.exit_code == 2
     assert docent.batches == [2]
-    error, stored = result.stderr.splitlines()
+    error, stored, in_flight, finish = result.stderr.splitlines()
     assert error.startswith("error: sending runs: unexpected answer from Docent (")
     assert stored == (
-        f"sent before stopping: 1 batch, 2 runs ({export}:1 to {export}:2) "
-        f"to collection {COLLECTION}; jobs job-1"
+        f"the server acknowledged 2 runs ({export}:1 to {export}:2) in collection {COLLECTION}"
     )
+    assert in_flight.startswith(f"2 runs were in flight ({export}:3 to {export}:4)")
+    assert finish.startswith("finish the upload with: ")
 
 
 def test_ctrl_c_while_sending_says_what_was_sent(docent: FakeDocent, tmp_path: Path) -> None:
@@ -300,14 +316,17 @@ def test_ctrl_c_while_sending_says_what_was_sent(docent: FakeDocent, tmp_path: P
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
     lines = stderr.decode().splitlines()
+    assert lines[0] == (
+        "stopping once Docent answers the batch in flight (Ctrl-C again to stop at once)"
+    )
     assert lines[-1] == "interrupted"
     sent = re.fullmatch(
-        rf"sent before stopping: (\d+) batch(?:es)?, (\d+) runs \({re.escape(str(export))}:1 to "
-        rf"{re.escape(str(export))}:(\d+)\) to collection {COLLECTION}; jobs .*",
-        lines[-2],
+        rf"the server acknowledged (\d+) runs \({re.escape(str(export))}:1 to "
+        rf"{re.escape(str(export))}:(\d+)\) in collection {COLLECTION}",
+        lines[-3],
     )
     assert sent is not None, lines
-    batches, runs, last = map(int, sent.groups())
-    assert batches >= 1
-    assert runs == last == 2 * batches
-    assert len(docent.runs) >= runs  # a batch in flight may have landed too: --resume skips it
+    runs, last = map(int, sent.groups())
+    assert runs == last == len(docent.runs)  # the batch in flight was answered: exact
+    assert lines[-2].startswith("finish the upload with: nemogym-docent upload ")
+    assert lines[-2].endswith(" --batch-size 2 --resume")

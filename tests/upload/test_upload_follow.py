@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pytest
 from builders import rollout
-from cli_helpers import run_cli
+from cli_helpers import run_cli, run_key
 from fake_docent import COLLECTION, FakeDocent, urls
-
-from nemogym_docent.upload.keys import upload_key
 
 WAIT_SECONDS = 60
 
@@ -88,7 +86,7 @@ def test_every_complete_line_lands_once_across_a_restart(
     _write_in_pieces(folder / "math_rollouts.jsonl", b"".join(later), rng)
     (folder / "math_rollouts_materialized_inputs.jsonl").write_bytes(b"{}\n")
     _write_in_pieces(folder / "tools_rollouts.jsonl", b"".join(other) + other[0][:40], rng)
-    expected = {upload_key(line) for line in first + later + other}
+    expected = {run_key(line) for line in first + later + other}
     _until(lambda: set(docent.upload_keys()) == expected, follower)
     assert _interrupt(follower) == 0
 
@@ -115,7 +113,7 @@ def test_ctrl_c_sends_what_is_complete_before_the_next_flush(
     time.sleep(1.0)  # read, converted and gathered; the flush is an hour away
     assert docent.runs == []
     assert _interrupt(follower) == 0
-    assert docent.upload_keys() == [upload_key(line) for line in lines]
+    assert docent.upload_keys() == [run_key(line) for line in lines]
     assert follower.stdout is not None
     assert follower.stdout.read().decode().startswith("http://127.0.0.1:1/web/dashboard/")
 

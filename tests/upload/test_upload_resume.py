@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from cli_helpers import jsonl, output_lines, run_cli, valid_rollouts, write_export
+from cli_helpers import jsonl, output_lines, run_cli, run_key, valid_rollouts, write_export
 from fake_docent import COLLECTION, FakeDocent, urls, without_ids
 
 from nemogym_docent.options import ConversionOptions
@@ -48,22 +48,24 @@ def in_order(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda run: (run["metadata"]["nemogym"]["task_index"], run["name"]))
 
 
-def test_the_key_is_a_digest_of_the_trimmed_line_and_the_options() -> None:
+def test_the_key_is_a_digest_of_the_name_the_trimmed_line_and_the_options() -> None:
     line = jsonl(valid_rollouts(1))
-    key = upload_key(line)
+    name = "agent/task/0/rollout/0"
+    key = upload_key(line, name=name)
     assert len(key) == 64
     assert int(key, 16) >= 0
-    assert upload_key(b"  " + line.rstrip(b"\n") + b"\r\n") == key
-    assert upload_key(line, ConversionOptions(strict=True, detail="docent")) == key
+    assert upload_key(b"  " + line.rstrip(b"\n") + b"\r\n", name=name) == key
+    assert upload_key(line, ConversionOptions(strict=True, detail="docent"), name=name) == key
     others = {
-        upload_key(line, ConversionOptions(strict=False)),
-        upload_key(line, ConversionOptions(detail="full")),
-        upload_key(line, ConversionOptions(strict=False, detail="full")),
+        upload_key(line, name="first/line/1"),
+        upload_key(line, ConversionOptions(strict=False), name=name),
+        upload_key(line, ConversionOptions(detail="full"), name=name),
+        upload_key(line, ConversionOptions(strict=False, detail="full"), name=name),
         agent_run_upload_key(line),
-        upload_key(jsonl(valid_rollouts(2)[1:])),
+        upload_key(jsonl(valid_rollouts(2)[1:]), name=name),
     }
     assert key not in others
-    assert len(others) == 5
+    assert len(others) == 6
 
 
 def test_a_server_error_after_two_batches_then_resume_stores_every_run_once(
@@ -117,7 +119,12 @@ def test_a_killed_upload_then_resume_stores_every_run_once(
 
     resumed = upload(docent, str(export), "--resume")
     assert resumed.exit_code == 0, resumed.stderr
-    assert resumed.stderr.startswith("15 runs already in the collection were not sent again\n")
+    # The ledger had the third batch in flight; the server's run ids say it arrived.
+    assert resumed.stderr.startswith(
+        "an earlier upload left 5 runs in flight: 5 are in the collection, 0 go again "
+        "(with the ids they were sent with)\n"
+        "15 runs already in the collection were not sent again\n"
+    )
     assert "sent 8 runs in 2 batches" in flat(resumed.stderr)
     assert stored_once(docent) == in_order(expected_runs(export))
 
@@ -168,25 +175,38 @@ def test_without_resume_a_collection_holding_the_keys_gets_a_warning(
     assert len(docent.runs) == 14  # sent as asked
 
 
-def test_a_new_collection_is_not_asked_and_a_server_without_dql_only_fails_resume(
+def test_resume_works_without_dql_from_the_run_ids_and_metadata(
     docent: FakeDocent, tmp_path: Path
 ) -> None:
-    export = write_export(tmp_path / "export.jsonl", valid_rollouts(3))
-    created = run_cli(
-        ["upload", str(export), "--collection-name", "new", "--resume", *urls(docent.server)]
-    )
-    assert created.exit_code == 0, created.stderr
-    assert docent.queries == []
     docent.dql_available = False
-    plain = upload(docent, str(export), "-q")
-    assert plain.exit_code == 0, plain.stderr
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(7))
+    docent.fail_after_batches = 1
+    assert upload(docent, str(export)).exit_code == 2
+    docent.fail_after_batches = None
+    (tmp_path / "home").rename(tmp_path / "elsewhere")  # another machine: no ledger
     resumed = upload(docent, str(export), "--resume")
-    assert resumed.exit_code == 2
-    assert resumed.stderr.splitlines()[-2:] == [
-        "error: asking which runs the collection holds: HTTP 404: Not Found",
-        "nothing was sent before stopping",
-    ]
-    assert len(docent.runs) == 6
+    assert resumed.exit_code == 0, resumed.stderr
+    assert resumed.stderr.startswith("5 runs already in the collection were not sent again\n")
+    assert stored_once(docent) == in_order(expected_runs(export))
+    assert docent.queries == []
+
+
+def test_resume_works_on_a_server_that_lists_nothing_from_the_ledger(
+    docent: FakeDocent, tmp_path: Path
+) -> None:
+    docent.dql_available = False
+    docent.listing_available = False
+    export = write_export(tmp_path / "export.jsonl", valid_rollouts(7))
+    docent.fail_after_batches = 1
+    assert upload(docent, str(export)).exit_code == 2
+    docent.fail_after_batches = None
+    again = upload(docent, str(export))
+    assert again.exit_code == 0, again.stderr
+    assert "warning: the collection already holds 5 of these runs" in again.stderr
+    resumed = upload(docent, str(export), "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert resumed.stderr.startswith("7 runs already in the collection were not sent again\n")
+    assert len(docent.runs) == 12  # the second upload sent all 7 again, as asked
 
 
 def test_runs_from_agent_run_lines_carry_keys_and_resume(
@@ -210,7 +230,7 @@ def test_the_key_is_the_one_field_upload_adds(docent: FakeDocent, tmp_path: Path
     assert upload(docent, str(export), "--lenient").exit_code == 0
     lines = export.read_bytes().splitlines()
     assert docent.upload_keys() == [
-        upload_key(line, ConversionOptions(strict=False)) for line in lines
+        run_key(line, ConversionOptions(strict=False)) for line in lines
     ]
     stored = [json.loads(json.dumps(run)) for run in docent.runs]
     assert [without_ids(run) for run in stored] == expected_runs(export)

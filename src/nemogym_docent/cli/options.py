@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_type_hints
 
 import typer
+from typer.models import OptionInfo
 
 from nemogym_docent.options import ConversionOptions
 
@@ -269,6 +270,46 @@ class Sending:
             help="Send only the runs the collection does not hold yet (by their upload keys).",
         ),
     ] = False
+    resend_in_flight: Annotated[
+        bool,
+        typer.Option(
+            "--resend-in-flight",
+            help="Send again the runs an earlier upload left in flight when the server cannot "
+            "say whether it holds them (they may then be stored twice).",
+        ),
+    ] = False
+    ledger: Annotated[
+        Path | None,
+        typer.Option(
+            "--ledger",
+            metavar="FILE",
+            help="The upload ledger, which writes down what was sent where (default: "
+            "NEMOGYM_DOCENT_LEDGER, else ~/.local/state/nemogym-docent/uploads.sqlite).",
+            dir_okay=False,
+        ),
+    ] = None
+
+
+def option_words(group: Any) -> list[str]:
+    """The options of a group (an instance) that differ from their defaults, as a command line
+    gives them."""
+    words: list[str] = []
+    hints = get_type_hints(type(group), include_extras=True)
+    for option in dataclasses.fields(group):
+        value = getattr(group, option.name)
+        if value == option.default:
+            continue
+        (info,) = (meta for meta in hints[option.name].__metadata__ if isinstance(meta, OptionInfo))
+        flag = str(info.default)  # (with Annotated, typer keeps the first name there)
+        if isinstance(value, bool):
+            on, _, off = flag.partition("/")
+            words.append(on if value else off)
+        elif isinstance(value, list):
+            for item in value:
+                words += [flag, str(item)]
+        else:
+            words += [flag, str(value)]
+    return words
 
 
 def grouped(command: Callable[..., None]) -> Callable[..., None]:

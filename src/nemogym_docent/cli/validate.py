@@ -52,6 +52,8 @@ def run_validate(
     ) as s:
         out = sys.stdout
         for _source, result in s.results():
+            if not quiet:
+                say(*(f"warning: {warning}" for warning in result.warnings))
             if lenient and result.losses:
                 out.write("".join(render_issue(loss, form) for loss in result.losses))
             issues = list(result.issues)

@@ -24,6 +24,7 @@ from nemogym_docent.jsonl.dumping import dump_agent_run
 from nemogym_docent.jsonl.parsing import BLANK, read_json_line
 from nemogym_docent.options import ConversionOptions, RecordOrigin
 from nemogym_docent.upload.keys import agent_run_upload_key, set_upload_key, upload_key
+from nemogym_docent.upload.payload import may_be_oversize, oversize_message, run_payload
 
 TaskKind = Literal["convert", "upload", "validate", "agent_runs"]
 
@@ -37,7 +38,8 @@ class LineResult(NamedTuple):
     hints: tuple[str, ...] = ()
     """What the user may do about the failure."""
     output: bytes | None = None
-    """The AgentRun JSON line, for ``convert``."""
+    """The AgentRun JSON line, for ``convert``; for ``upload`` and ``agent_runs``, the run's
+    JSON as it is sent (with its ids)."""
     run: AgentRun | None = None
     """The run itself, for ``upload`` and ``agent_runs`` (ready to send: its ids are fresh)."""
     size: int = 0
@@ -47,6 +49,8 @@ class LineResult(NamedTuple):
     reward: float | None = None
     losses: tuple[Issue, ...] | None = None
     """The lenient mode's approximations when the record converts only leniently, else None."""
+    warnings: tuple[Issue, ...] = ()
+    """For ``validate``: what Docent will refuse of a valid record (a run over its size limit)."""
 
 
 class Plain(NamedTuple):
@@ -118,6 +122,7 @@ class LineTask:
                 and not result.issues
                 and result.losses is None
                 and result.run is None
+                and not result.warnings
             ):
                 group.append(result)
                 continue
@@ -154,7 +159,7 @@ class LineTask:
         if source.standing is not None and not self.options.strict:
             return self._failed_attempt(source, origin, raw, value)
         if self.kind == "validate":
-            return self._validated(source, origin, value)
+            return self._validated(source, origin, value, raw)
         try:  # the two steps of convert_nemogym_jsonl_line, the run kept for the counts
             run = convert_rollout(value, self.options, origin)
         except ConversionError as exc:
@@ -186,11 +191,18 @@ class LineTask:
             verdict = source.health.get(read_identity(value).canonical_rollout_id or "")
             if verdict is not None:
                 run.metadata.setdefault("nemogym", {})["health"] = verdict
-        if self.kind == "upload":
-            set_upload_key(run, upload_key(raw, self.options))
-        return _converted(number, run, raw, keep_run=self.kind == "upload")
+        if self.kind != "upload":
+            return _converted(number, run, raw)
+        set_upload_key(run, upload_key(raw, self.options, name=run.name))
+        payload = run_payload(run)
+        too_big = oversize_message(len(payload))
+        if too_big is not None:
+            return _failed(source, number, [Issue("", too_big)])
+        return _converted(number, run, raw, payload=payload)
 
-    def _validated(self, source: Source, origin: RecordOrigin, value: Any) -> LineResult:
+    def _validated(
+        self, source: Source, origin: RecordOrigin, value: Any, raw: bytes
+    ) -> LineResult:
         # jsonschema, which explains refusals, loads only for validate.
         from nemogym_docent.check import Verdict, check_nemogym_rollout  # noqa: PLC0415
 
@@ -201,7 +213,9 @@ class LineTask:
             losses = tuple(loss.at(source.name, number) for loss in check.losses)
         issues = check.issues(strict=self.options.strict)
         if not issues:
-            return LineResult(number, losses=losses)
+            warnings = _size_warnings(value, raw, self.options, origin)
+            located = tuple(warning.at(source.name, number) for warning in warnings)
+            return LineResult(number, losses=losses, warnings=located)
         hints = _not_a_rollout_hints(value, self.kind)
         located = tuple(issue.at(source.name, number) for issue in issues)
         return LineResult(number, located, hints, losses=losses)
@@ -260,7 +274,26 @@ def _agent_run(source: Source, number: int, raw: bytes, value: dict[str, Any]) -
     # Docent refuses runs whose ids were set by the caller, as a dumped run's are.
     fresh = clone_agent_run_with_random_ids(run)
     set_upload_key(fresh, agent_run_upload_key(raw))
-    return LineResult(number, run=fresh, size=len(raw))
+    payload = run_payload(fresh)
+    too_big = oversize_message(len(payload))
+    if too_big is not None:
+        return _failed(source, number, [Issue("", too_big)])
+    return LineResult(number, run=fresh, output=payload, size=len(raw))
+
+
+def _size_warnings(
+    value: dict[str, Any], raw: bytes, options: ConversionOptions, origin: RecordOrigin
+) -> tuple[Issue, ...]:
+    """That the record's run will be over Docent's request limit (only lines that may be are
+    converted to find out)."""
+    if not may_be_oversize(len(raw)):
+        return ()
+    try:
+        run = convert_rollout(value, ConversionOptions(strict=False, detail=options.detail), origin)
+    except ConversionError:
+        return ()
+    too_big = oversize_message(len(run_payload(run)))
+    return () if too_big is None else (Issue("", too_big),)
 
 
 _TYPE_WORDS = {
@@ -289,7 +322,9 @@ def _plain_words(error: Any) -> str:
     return f"is not valid ({str(error['msg'])[:1].lower()}{str(error['msg'])[1:]})"
 
 
-def _converted(number: int, run: AgentRun, raw: bytes, *, keep_run: bool) -> LineResult:
+def _converted(number: int, run: AgentRun, raw: bytes, payload: bytes | None = None) -> LineResult:
+    """The counts of a converted record, and its output line; with the ``payload`` of a run to
+    send, that and the run instead."""
     messages = run.transcripts[0].messages
     tool_calls = sum(
         len(message.tool_calls or ())
@@ -301,8 +336,8 @@ def _converted(number: int, run: AgentRun, raw: bytes, *, keep_run: bool) -> Lin
     numeric = isinstance(reward, int | float) and not isinstance(reward, bool)
     return LineResult(
         number,
-        output=None if keep_run else dump_agent_run(run, raw),
-        run=run if keep_run else None,
+        output=dump_agent_run(run, raw) if payload is None else payload,
+        run=None if payload is None else run,
         size=len(raw),
         messages=len(messages),
         tool_calls=tool_calls,

@@ -1,14 +1,16 @@
 """Upload a Dataset of AgentRun JSON lines to a Docent collection, each run once.
 
-Every write task asks the collection which upload keys it holds before each batch, sends the
-missing runs and waits until Docent has stored them; a task that Ray runs again after a failure
-therefore sends only what the failed attempt had not.
+Every write task sends its batches as ``nemogym-docent upload --resume`` does (the same
+``upload.sending``): it asks which upload keys the collection holds, sends the missing runs and
+waits until Docent has stored them; a task that Ray runs again after a failure therefore sends
+only what the failed attempt had not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,6 +22,9 @@ from ray.data.datasource import Datasink, WriteResult
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.upload.client import DocentUploader
 from nemogym_docent.upload.keys import agent_run_upload_key, set_upload_key
+from nemogym_docent.upload.ledger import Ledger
+from nemogym_docent.upload.payload import run_payload
+from nemogym_docent.upload.sending import CollectionSender, Outgoing
 
 
 @dataclass
@@ -44,6 +49,9 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
     Runs carry ``metadata["nemogym"]["upload_key"]``: the row's ``upload_key`` column, else a
     digest of its ``agent_run`` line. The API key, URLs and ``timeout`` are those of
     ``nemogym-docent upload`` (``api_key=None``: ``DOCENT_API_KEY`` in the workers' environment).
+    ``ledger``: an upload ledger file every worker reaches (shared storage), so that a task run
+    again resolves the batch its failed attempt left in flight by run id; without one, each task
+    keeps its ledger in memory and relies on what the server says it holds.
     After the write, ``counts`` says how many runs were sent and how many were already there.
     """
 
@@ -57,6 +65,7 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
         batch_size: int = 500,
         timeout: float = 300.0,
         skip_invalid: bool = False,
+        ledger: str | None = None,
     ) -> None:
         self.collection_id = collection_id
         self.api_key = api_key
@@ -65,6 +74,7 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
         self.batch_size = batch_size
         self.timeout = timeout
         self.skip_invalid = skip_invalid
+        self.ledger = ledger
         self.counts = UploadCounts()
 
     def write(self, blocks: Iterable[Block], ctx: Any) -> UploadCounts:
@@ -75,8 +85,17 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
             timeout=self.timeout,
             quiet=True,
         )
-        task = _Task(uploader, self.collection_id, UploadCounts())
-        batch: list[tuple[str, AgentRun]] = []
+        ledger = Ledger(
+            None if self.ledger is None else Path(self.ledger),
+            server=uploader.server,
+            collection=self.collection_id,
+        )
+        sender = CollectionSender(
+            uploader, self.collection_id, ledger, uploader.capabilities(self.collection_id)
+        )
+        sender.resolve_in_flight()
+        task = _Task(uploader, sender, UploadCounts())
+        batch: list[Outgoing] = []
         for block in blocks:
             for row in BlockAccessor.for_block(block).to_arrow().to_pylist():
                 keyed = self._run(row, task.counts)
@@ -87,6 +106,7 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
                     batch = []
         if batch:
             task.upload(batch)
+        ledger.close()
         return task.counts
 
     def on_write_complete(self, write_result: WriteResult[UploadCounts]) -> None:
@@ -96,8 +116,8 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
     def get_name(self) -> str:
         return "DocentUpload"
 
-    def _run(self, row: Any, counts: UploadCounts) -> tuple[str, AgentRun] | None:
-        """The row's run and key; None for a failed row left out."""
+    def _run(self, row: Any, counts: UploadCounts) -> Outgoing | None:
+        """The row's run, to send; None for a failed row left out."""
         error = row.get("error") or ""
         if error:
             if not self.skip_invalid:
@@ -111,26 +131,22 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
         # The line holds no ids; fresh ones anyway, as Docent refuses runs whose ids were set.
         run = clone_agent_run_with_random_ids(AgentRun.model_validate(orjson.loads(line)))
         set_upload_key(run, key)
-        return key, run
+        return Outgoing(key, run.id, f"{row['file']}:{row['line']}", run_payload(run))
 
 
 @dataclass
 class _Task:
     uploader: DocentUploader
-    collection_id: str
+    sender: CollectionSender
     counts: UploadCounts
 
-    def upload(self, batch: list[tuple[str, AgentRun]]) -> None:
+    def upload(self, batch: list[Outgoing]) -> None:
         """Send the runs whose keys the collection lacks, and wait until Docent has them."""
-        held = self.uploader.held_keys(self.collection_id, [key for key, _ in batch])
-        missing: dict[str, AgentRun] = {}
-        for key, run in batch:
-            if key in held or key in missing:
-                self.counts.already += 1
-            else:
-                missing[key] = run
+        missing = self.sender.unsent(batch)
+        self.counts.already = self.sender.already
         if not missing:
             return
-        job_ids = self.uploader.send(self.collection_id, list(missing.values()))
-        self.uploader.wait(self.collection_id, job_ids)
+        jobs = len(self.sender.job_ids)
+        self.sender.send(missing)
+        self.uploader.wait(self.sender.collection_id, self.sender.job_ids[jobs:])
         self.counts.sent += len(missing)

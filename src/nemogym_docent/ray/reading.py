@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow.fs as pafs
 import ray.data
 
-from nemogym_docent.convert import convert_jsonl_line
+from nemogym_docent.convert import convert_rollout
 from nemogym_docent.errors import ConversionError
 from nemogym_docent.jsonl.discovery import (
     STDIN,
@@ -26,13 +26,14 @@ from nemogym_docent.jsonl.discovery import (
     discover,
     sidecar_reason,
 )
+from nemogym_docent.jsonl.dumping import dump_agent_run
 from nemogym_docent.jsonl.files import (
     EXPORT_SUFFIXES,
     describe_read_error,
     export_stem,
     read_export_lines,
 )
-from nemogym_docent.jsonl.parsing import split_lines
+from nemogym_docent.jsonl.parsing import read_json_line, split_lines
 from nemogym_docent.options import ConversionOptions, Detail, RecordOrigin
 from nemogym_docent.upload.keys import upload_key
 
@@ -159,12 +160,14 @@ class _FileConverter:
     def _row(self, file: RolloutFile, number: int, raw: bytes) -> dict[str, Any]:
         row = {"file": file.name, "line": number, "agent_run": b"", "error": "", "json_path": ""}
         try:
-            output = convert_jsonl_line(raw, self.options, RecordOrigin(file.stem, number))
+            run = convert_rollout(
+                read_json_line(raw), self.options, RecordOrigin(file.stem, number)
+            )
         except ConversionError as exc:
-            row.update(error=exc.message, json_path=exc.json_path)
+            row.update(error=exc.message, json_path=exc.json_path, upload_key="")
         else:
-            row["agent_run"] = output
-        row["upload_key"] = upload_key(raw, self.options)
+            row["agent_run"] = dump_agent_run(run, raw)
+            row["upload_key"] = upload_key(raw, self.options, name=run.name)
         return row
 
     def _lines(self, file: RolloutFile) -> Iterator[bytes]:

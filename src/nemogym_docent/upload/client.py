@@ -5,39 +5,41 @@ Imported only by the upload command: the Docent client pulls in heavy modules.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from docent import Docent
-from docent.data_models.agent_run import AgentRun
-from docent.sdk import _collections as docent_collections
 from requests.adapters import HTTPAdapter
 
-from nemogym_docent.upload.keys import held_upload_keys
+from nemogym_docent.upload.capabilities import Capabilities, detect
+from nemogym_docent.upload.keys import held_run_ids, held_upload_keys
+from nemogym_docent.upload.sending import ServerFault
 
 API_KEY_VARIABLE = "DOCENT_API_KEY"
+IDS_PER_REQUEST = 1000  # run ids whose metadata one request asks for
 JOB_STATUS_LIMIT = 100  # the most job ids the client may ask about at once
 _DONE = "completed"
 _CANCELED = "canceled"
-_PROGRESS_BAR = "tqdm"  # the progress bar class Docent's collection calls draw
 _ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
-class ServerError(Exception):
+class ServerError(ServerFault):
     """Docent could not be reached or refused a request (exit code 2)."""
 
 
-class ServerTimeout(Exception):
-    """Docent did not answer, or did not finish its jobs, in time (exit code 1)."""
+class ServerTimeout(ServerError):
+    """Docent did not answer, or did not finish its jobs, in time (exit code 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, timed_out=True)
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -96,17 +98,6 @@ def _route_client_logs(*, quiet: bool) -> None:
     logger.propagate = False
 
 
-@contextmanager
-def _without_client_progress_bars() -> Iterator[None]:
-    """The client draws a tqdm bar per call; this command draws its own progress."""
-    original = getattr(docent_collections, _PROGRESS_BAR)
-    setattr(docent_collections, _PROGRESS_BAR, functools.partial(original, disable=True))
-    try:
-        yield
-    finally:
-        setattr(docent_collections, _PROGRESS_BAR, original)
-
-
 class DocentUploader:
     """Connects at construction; ``ServerError`` for a missing key or an unreachable server."""
 
@@ -139,24 +130,102 @@ class DocentUploader:
         authorization = str(self._client._session.headers.get("Authorization", ""))
         self._secrets.append(authorization.removeprefix("Bearer "))
 
+    @property
+    def server(self) -> str:
+        """The server's API URL (what the ledger keeps rows under)."""
+        return str(self._client._api_url).rstrip("/")
+
     def create_collection(self, name: str) -> str:
         """A new collection's id."""
         with self._server_errors("creating the collection"):
             return self._client.create_collection(name=name)
 
-    def held_keys(self, collection_id: str, keys: list[str]) -> set[str]:
-        """Which of these upload keys the collection already holds."""
+    def collections_named(self, name: str) -> list[str]:
+        """The ids of the collections of this name that the API key can see."""
+        with self._server_errors("looking for the collection"):
+            listed = self._json("GET", "collections")
+        return [str(entry["id"]) for entry in listed if entry.get("name") == name]
+
+    def check_collection(self, collection_id: str) -> None:
+        """``ServerError`` when the collection does not exist (or the key cannot see it)."""
+        with self._server_errors("looking for the collection"):
+            if self._request("GET", f"{collection_id}/collection").status_code == 200:
+                return
+            listed = self._json("GET", "collections")
+        if all(str(entry.get("id")) != collection_id for entry in listed):
+            raise ServerError(
+                f"collection {collection_id} does not exist on {self.server.removesuffix('/rest')}"
+                " (or this API key cannot see it)",
+                answered=True,
+            )
+
+    def capabilities(self, collection_id: str) -> Capabilities:
+        """Which read endpoints the server answers for the collection."""
+        with self._server_errors("asking what the server offers"):
+            return detect(_Http(self), collection_id)
+
+    def held_keys(
+        self, collection_id: str, keys: Collection[str], capabilities: Capabilities
+    ) -> set[str]:
+        """Which of these upload keys the collection holds, asked by key (DQL)."""
+        if not capabilities.dql:
+            return set()
         with self._server_errors("asking which runs the collection holds"):
             return held_upload_keys(self._client, collection_id, keys)
 
-    def send(self, collection_id: str, runs: list[AgentRun]) -> list[str]:
-        """Send one batch without waiting for Docent to process it; the job ids it started."""
-        with self._server_errors("sending runs"), _without_client_progress_bars():
+    def collection_keys(self, collection_id: str, known: Mapping[str, str]) -> dict[str, str]:
+        """Run id -> upload key of every run of the collection (the run-id listing and the
+        runs' metadata); the metadata of the runs in ``known`` (id -> key) is not asked for."""
+        with self._server_errors("asking which runs the collection holds"):
+            ids = [str(run_id) for run_id in self._json("GET", f"{collection_id}/agent_run_ids")]
+            keys = {run_id: known[run_id] for run_id in ids if run_id in known}
+            unknown = [run_id for run_id in ids if run_id not in known]
+            for start in range(0, len(unknown), IDS_PER_REQUEST):
+                asked = {"agent_run_ids": unknown[start : start + IDS_PER_REQUEST]}
+                answer = self._json("POST", f"{collection_id}/agent_run_metadata", asked)
+                for run_id, entry in answer.items():
+                    nemogym = (entry.get("metadata") or {}).get("nemogym")
+                    key = nemogym.get("upload_key") if isinstance(nemogym, dict) else None
+                    if isinstance(key, str):
+                        keys[str(run_id)] = key
+        return keys
+
+    def stored_run_ids(
+        self, collection_id: str, run_ids: Collection[str], capabilities: Capabilities
+    ) -> set[str]:
+        """Which of these run ids the collection holds (DQL, else the run-id listing)."""
+        with self._server_errors("asking which runs the collection holds"):
+            if capabilities.dql:
+                return held_run_ids(self._client, collection_id, run_ids)
+            listed = self._json("GET", f"{collection_id}/agent_run_ids")
+        return set(run_ids) & {str(run_id) for run_id in listed}
+
+    def post_runs(self, collection_id: str, body: bytes) -> str | None:
+        """Send one gzipped batch (its runs keep their ids); the job id when Docent queued it,
+        None when it stored the runs before answering."""
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        with self._server_errors("sending runs"):
+            answer = self._request(
+                "POST", f"{collection_id}/agent_runs", data=body, headers=headers
+            )
+            if answer.status_code >= 400:
+                raise ServerError(
+                    f"sending runs: HTTP {answer.status_code}: {_detail(answer)}",
+                    answered=answer.status_code < 500,
+                )
             try:
-                result = self._client.add_agent_runs(collection_id, runs, wait=False)
-            except ValueError as exc:
-                raise ServerError(self._redact(str(exc))) from exc
-        return [str(job_id) for job_id in result.get("job_ids", [])]
+                result = answer.json() if answer.content.strip() else None
+            except ValueError:
+                raise ServerError(
+                    f"sending runs: unexpected answer from Docent (HTTP {answer.status_code}, "
+                    f"not JSON: {answer.text[:80]!r})"
+                ) from None
+        if result is None:
+            return None
+        if not isinstance(result, dict):
+            raise ServerError(f"sending runs: unexpected answer from Docent: {answer.text[:200]}")
+        job = result.get("job_id")
+        return None if job is None else str(job)
 
     def wait(self, collection_id: str, job_ids: list[str], *, poll_interval: float = 1.0) -> None:
         """Poll until every job is done; ``ServerTimeout`` after ``timeout`` seconds,
@@ -186,6 +255,19 @@ class DocentUploader:
             time.sleep(min(poll_interval, remaining))
         if canceled:
             raise ServerError("Docent canceled job(s): " + ", ".join(canceled))
+
+    def _request(self, method: str, path: str, **arguments: Any) -> requests.Response:
+        url = f"{self._client._api_url}/{path}"
+        return self._client._session.request(method, url, **arguments)
+
+    def _json(self, method: str, path: str, body: Any = None) -> Any:
+        """The JSON answer of a request that must succeed."""
+        answer = self._request(method, path, json=body)
+        if answer.status_code >= 400:
+            raise ServerError(
+                f"HTTP {answer.status_code}: {_detail(answer)}", answered=answer.status_code < 500
+            )
+        return answer.json()
 
     def save_filter(self, collection_id: str, run_filter: dict[str, Any], name: str) -> str:
         """Save a filter of the collection's runs under ``name``; its URL. The client's own
@@ -226,6 +308,36 @@ class DocentUploader:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+class _Http:
+    """The uploader's session as ``capabilities.Http``: any status is an answer."""
+
+    def __init__(self, uploader: DocentUploader) -> None:
+        self._uploader = uploader
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return _status_and_json(self._uploader._request("GET", path))
+
+    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        return _status_and_json(self._uploader._request("POST", path, json=body))
+
+
+def _status_and_json(answer: requests.Response) -> tuple[int, Any]:
+    try:
+        return answer.status_code, answer.json()
+    except ValueError:
+        return answer.status_code, None
+
+
+def _detail(answer: requests.Response) -> str:
+    """What a refusal says: its JSON ``detail``, else its text (cut), else the reason."""
+    try:
+        detail = answer.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    text = str(detail) if detail else answer.text.strip()[:300]
+    return text or answer.reason
 
 
 def _server(exc: requests.RequestException) -> str:

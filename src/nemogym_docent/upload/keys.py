@@ -1,8 +1,8 @@
 """Upload keys: what lets an upload land each run once across reruns and task retries.
 
-A run's key is a digest of the line it came from and of the conversion options that shaped it,
-kept in ``metadata["nemogym"]["upload_key"]`` (the one field an upload adds to what ``convert``
-writes). Before sending, an uploader asks the collection which keys it already holds.
+A run's key is a digest of its name (its identity), the line it came from and the conversion
+options that shaped it, kept in ``metadata["nemogym"]["upload_key"]`` (the one field an upload
+adds to what ``convert`` writes). Before sending, an uploader asks which keys the collection holds.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from docent import Docent
     from docent.data_models.agent_run import AgentRun
 
-_SCHEME = b"nemogym-docent upload key 1\n"
+_SCHEME = b"nemogym-docent upload key 2\n"
 _KEY = re.compile(r"[0-9a-f]{64}\Z")
 _KEY_PATH = "metadata_json->'nemogym'->>'upload_key'"
 KEYS_PER_QUERY = 200
@@ -31,13 +31,17 @@ ROWS_PER_PAGE = 1000
 _DOCENT_LAYOUT = ConversionOptions()
 
 
-def upload_key(line: bytes, conversion: ConversionOptions = _DOCENT_LAYOUT) -> str:
-    """The key of the run converted from one line of a rollout export with these options.
+def upload_key(
+    line: bytes, conversion: ConversionOptions = _DOCENT_LAYOUT, *, name: str | None
+) -> str:
+    """The key of the run named ``name`` converted from one line of a rollout export with these
+    options: two different runs never share one (the lenient mode may name identical lines of two
+    files after their files), and the file's folder does not count.
 
     Surrounding whitespace and the line ending do not count; options at their defaults are left
     out of the digest, so that a new option does not change the keys of earlier uploads.
     """
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"name": name}
     if not conversion.strict:
         options["strict"] = False
     if conversion.detail != "docent":
@@ -46,7 +50,8 @@ def upload_key(line: bytes, conversion: ConversionOptions = _DOCENT_LAYOUT) -> s
 
 
 def agent_run_upload_key(line: bytes) -> str:
-    """The key of a run read from a line of AgentRun JSON (``upload --from-agent-runs``)."""
+    """The key of a run read from a line of AgentRun JSON (``upload --from-agent-runs``; the
+    line holds the run's name)."""
     return _digest(line, {"input": "agent_run"})
 
 
@@ -89,6 +94,17 @@ def held_upload_keys(client: Docent, collection_id: str, keys: Collection[str]) 
         listed = ", ".join(f"'{key}'" for key in wanted[start : start + KEYS_PER_QUERY])
         for row in _pages(client, collection_id, f"{_KEY_PATH} IN ({listed})"):
             held.add(str(row["upload_key"]))
+    return held
+
+
+def held_run_ids(client: Docent, collection_id: str, run_ids: Collection[str]) -> set[str]:
+    """Which of these run ids the collection holds, asked through Docent's DQL endpoint."""
+    wanted = sorted(set(run_ids))
+    held: set[str] = set()
+    for start in range(0, len(wanted), KEYS_PER_QUERY):
+        listed = ", ".join(_quoted(run_id) for run_id in wanted[start : start + KEYS_PER_QUERY])
+        for row in _pages(client, collection_id, f"id IN ({listed})"):
+            held.add(str(row["id"]))
     return held
 
 
