@@ -373,17 +373,15 @@ class _Upload:
             if len(asked) == 1:
                 say(_STOPPING)
                 return
-            for stopping in STOPPING_SIGNALS:  # as main does: nothing cuts the clean-up
-                signal.signal(stopping, signal.SIG_IGN)
             raise Interrupted(number)
 
         previous = {number: signal.signal(number, handle) for number in STOPPING_SIGNALS}
         try:
             yield
         finally:
-            if len(asked) < 2:
-                for number, handler in previous.items():
-                    signal.signal(number, handler)
+            for number, handler in previous.items():
+                # Stopping, as main does on a signal: nothing may cut the clean-up.
+                signal.signal(number, signal.SIG_IGN if asked else handler)
         if asked:
             raise Interrupted(asked[0])
 
