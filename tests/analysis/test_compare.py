@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from nemogym_docent.analysis.compare import (
+    compare_exports,
     compare_rollouts,
     flip_direction,
     flip_summary,
@@ -133,3 +137,13 @@ def test_rollouts_join_by_task_id_when_both_sides_have_it() -> None:
     assert not comparison.regressed
     assert comparison.candidate_only_agents == ["other"]
     assert comparison.as_dict()["agents"][0]["flips"]["mode"] == "binary"
+
+
+def test_lines_that_are_not_rollouts_are_counted_in_a_note(tmp_path: Path) -> None:
+    row = {"reward": 1.0, "_ng_task_index": 0, "_ng_rollout_index": 0}
+    export = tmp_path / "a.jsonl"
+    export.write_text(json.dumps(row) + '\n{"cut": [1, 2\n[1, 2]\n\n', "utf-8")
+    notes: list[str] = []
+    comparison = compare_exports(export, export, note=notes.append)
+    assert notes == [f"note: {export}: 2 lines are not JSON objects; left out"] * 2
+    assert comparison.as_dict()["agents"]

@@ -25,7 +25,7 @@ from nemogym_docent.analysis.metrics import (
 from nemogym_docent.analysis.selection import task_key
 from nemogym_docent.identity import FAILURE_CLASS, is_masked, task_id_text
 from nemogym_docent.jsonl.discovery import discover, read_lines
-from nemogym_docent.jsonl.parsing import parse_line, split_lines
+from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
 
 PASS_THRESHOLD: Final = 0.5
 STAT_SUFFIXES: Final = ("/std_dev_across_runs", "/std_err_across_runs")
@@ -350,19 +350,26 @@ def read_side(
     path: str | Path, *, answer_key: str | None = None, note: Callable[[str], None] = _quiet
 ) -> RunSide:
     """One side of a comparison from an export file, or a folder holding one, read through the
-    one reader; lines that are not JSON objects are left out. ``InputError`` when unreadable."""
+    one reader; lines that are not JSON objects are left out, each file's count told to ``note``.
+    ``InputError`` when unreadable."""
     found = discover([str(path)], skip_unreadable=False)
     for text in found.notes:
         note(text)
     side = RunSide(answer_key)
     for source in found.sources:
+        left_out = 0
         for raw in split_lines(read_lines(source, count_bytes=_ignore, note=note)):
             try:
                 record = parse_line(raw)
             except (ValueError, RecursionError):
+                left_out += 1
                 continue
             if isinstance(record, Mapping):
                 side.add(record)
+            elif record is not BLANK:
+                left_out += 1
+        if left_out:
+            note(f"note: {source.name}: {left_out:,} lines are not JSON objects; left out")
     return side
 
 
