@@ -90,12 +90,7 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
 
 
 def _add_conversion(metadata: dict[str, Any], context: MappingContext) -> None:
-    losses = [loss.as_loss() for loss in context.losses]
-    metadata["conversion"] = {
-        "mode": "strict" if context.strict else "lenient",
-        **({"detail": "full"} if context.full else {}),
-        "losses": losses,
-    }
+    metadata["conversion"] = context.conversion()
 
 
 def flat_output(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nemogym_docent.errors import ConversionError, Issue
 from nemogym_docent.mapping.losses import LossKind
@@ -39,3 +39,11 @@ class MappingContext:
     def record(self, json_path: JsonPath | str, kind: LossKind, message: str) -> None:
         """Record an approximation that only the lenient mode's input (or full detail) needs."""
         self.losses.append(Issue(str(json_path), message, kind.value))
+
+    def conversion(self) -> dict[str, Any]:
+        """``metadata["conversion"]``: the mode, the detail when full, and the losses."""
+        return {
+            "mode": "strict" if self.options.strict else "lenient",
+            **({"detail": "full"} if self.full else {}),
+            "losses": [loss.as_loss() for loss in self.losses],
+        }

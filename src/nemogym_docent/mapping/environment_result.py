@@ -121,11 +121,7 @@ def build_environment_run(
             },
         }
     )
-    metadata["conversion"] = {
-        "mode": "lenient",
-        **({"detail": "full"} if context.full else {}),
-        "losses": [loss.as_loss() for loss in context.losses],
-    }
+    metadata["conversion"] = context.conversion()
     name = run_name(identity, label)
     return AgentRun(name=name, transcripts=transcripts, transcript_groups=groups, metadata=metadata)
 

@@ -114,11 +114,7 @@ def _partial_run(
             },
         }
     )
-    metadata["conversion"] = {
-        "mode": "lenient",
-        **({"detail": "full"} if context.full else {}),
-        "losses": [loss.as_loss() for loss in context.losses],
-    }
+    metadata["conversion"] = context.conversion()
     return AgentRun(name=label, transcripts=[transcript], metadata=metadata)
 
 
