@@ -234,10 +234,11 @@ def convert_nemogym_jsonl_file_to_agent_runs(
 ) -> list[AgentRun]:
     """Convert a whole JSONL export to a list of AgentRuns (see the iterator for large files).
 
-    The cyclic garbage collector is paused while the list fills: the runs hold no reference
-    cycles, and rescanning the growing list took half of the time on large files.
+    The runs are built with the cyclic garbage collector paused, then join its oldest
+    generation (see ``_built_as_long_lived``): they hold no reference cycles, and scanning them
+    took a third of the time.
     """
-    with _cyclic_gc_paused():
+    with _built_as_long_lived():
         runs = iter_nemogym_jsonl_file_to_agent_runs(file_path, strict=strict, detail=detail)
         return list(runs)
 
@@ -260,11 +261,22 @@ _NO_ORIGIN = RecordOrigin()
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
+def _built_as_long_lived() -> Iterator[None]:
+    """Pause the cyclic collector; on success, move what it tracks to its oldest generation.
+
+    Resuming the collector would otherwise scan every object made while it was paused (the
+    runs: 47 tracked objects each) in a young collection, then again in the next generation,
+    before they reach the oldest one, which they would reach anyway. ``gc.freeze()`` then
+    ``gc.unfreeze()`` moves them there unscanned; it is skipped when the process has frozen
+    objects of its own (unfreezing would release them).
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
     finally:
         if was_enabled:
             gc.enable()

@@ -10,16 +10,18 @@ from docent.data_models.transcript import Transcript
 
 from nemogym_docent.identity import index_text, read_identity, run_name
 from nemogym_docent.json_paths import JsonPath
-from nemogym_docent.mapping.cleaning import drop_empty_values
+from nemogym_docent.mapping.cleaning import drop_empty_values, set_unless_empty
 from nemogym_docent.mapping.context import MappingContext
 from nemogym_docent.mapping.full.detail import add_full_detail
 from nemogym_docent.mapping.losses import LossKind
 from nemogym_docent.mapping.transcript import TranscriptBuilder, take_instructions
-from nemogym_docent.models import AgentRef, Item, Message, NemoGymRollout
+from nemogym_docent.models import AgentRef, Item, NemoGymRollout
 from nemogym_docent.models.base import given
 
 SOURCE_SCHEMA = "nemo_gym_rollout"
 ENVIRONMENT_SERVER = "_ng_environment_server"
+_INPUT = JsonPath("responses_create_params", "input")
+_OUTPUT = JsonPath("response", "output")
 
 
 def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRun:
@@ -33,23 +35,22 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
     run (full detail validates it first, to add to it and compare the other transcripts with it).
     """
     request = rollout.responses_create_params
-    input_items: Sequence[Item] = (
-        [Message(type="message", role="user", content=request.input)]
-        if isinstance(request.input, str)
-        else request.input
-    )
     output_items = flat_output(rollout.response.output, context)
 
     builder = TranscriptBuilder(context)
-    request_fields = dict(request.model_extra or {})
-    response_fields = dict(rollout.response.model_extra or {})
-    instructions = take_instructions(request_fields, response_fields) if context.full else None
+    request_fields = request.model_extra or {}
+    response_fields = rollout.response.model_extra or {}
+    instructions = None
+    if context.full:  # the instructions are taken out of copies of the request and response
+        request_fields, response_fields = dict(request_fields), dict(response_fields)
+        instructions = take_instructions(request_fields, response_fields)
     if instructions is not None:
         builder.add_instructions(instructions)
-    builder.add_items(
-        input_items, origin="input", json_path=JsonPath("responses_create_params", "input")
-    )
-    builder.add_items(output_items, origin="output", json_path=JsonPath("response", "output"))
+    if isinstance(request.input, str):
+        builder.add_user_text(request.input)
+    else:
+        builder.add_items(request.input, origin="input", json_path=_INPUT)
+    builder.add_items(output_items, origin="output", json_path=_OUTPUT)
     item_messages = len(builder.messages) - (instructions is not None)
     if not item_messages:
         context.refuse_or_record(
@@ -59,19 +60,13 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
         )
 
     agent_name = _agent_name(rollout, context)
-    transcript_metadata: dict[str, Any] = {
-        "source": drop_empty_values(
-            {
-                "schema": SOURCE_SCHEMA,
-                "response_id": response_fields.get("id"),
-                "response_model": response_fields.get("model"),
-                "response_created_at": response_fields.get("created_at"),
-                "response_status": response_fields.get("status"),
-                "input_item_count": len(input_items),
-                "output_item_count": len(output_items),
-            }
-        )
-    }
+    source: dict[str, Any] = {"schema": SOURCE_SCHEMA}
+    for key in ("id", "model", "created_at", "status"):
+        set_unless_empty(source, f"response_{key}", response_fields.get(key))
+    input_count = 1 if isinstance(request.input, str) else len(request.input)
+    source["input_item_count"] = input_count
+    source["output_item_count"] = len(output_items)
+    transcript_metadata: dict[str, Any] = {"source": source}
     if builder.details:
         transcript_metadata["message_details"] = builder.details
     transcript = {"name": agent_name, "messages": builder.messages, "metadata": transcript_metadata}
@@ -128,19 +123,8 @@ def _run_name(rollout: NemoGymRollout, agent_name: str, context: MappingContext)
     and for a row named after its environment server (``identity.run_name``)."""
     task, repeat = given(rollout.ng_task_index), given(rollout.ng_rollout_index)
     if task is not None and repeat is not None:
-        agent_ref = given(rollout.agent_ref)
-        identity = read_identity(
-            {
-                **(rollout.model_extra or {}),
-                "agent_ref": {"name": None if agent_ref is None else given(agent_ref.name)},
-                "_ng_task_index": task,
-                "_ng_rollout_index": repeat,
-            }
-        )
-        server = identity.environment_server
-        if context.full or (server is not None and identity.agent == server):
-            name = run_name(identity, agent_name)
-        else:
+        name = _identity_name(rollout, agent_name, task, repeat, context)
+        if name is None:
             name = f"{agent_name}/task/{index_text(task)}/rollout/{index_text(repeat)}"
         for key, index in (("_ng_task_index", task), ("_ng_rollout_index", repeat)):
             if type(index) is not int:  # lenient only: the strict profile wants integers
@@ -162,12 +146,32 @@ def _run_name(rollout: NemoGymRollout, agent_name: str, context: MappingContext)
     return name
 
 
+def _identity_name(
+    rollout: NemoGymRollout, agent_name: str, task: Any, repeat: Any, context: MappingContext
+) -> str | None:
+    """The name by NeMo Gym's identity, where it names the run; None where Docent's name does
+    (no environment server, and not full detail)."""
+    extra = rollout.model_extra or {}
+    if not context.full and extra.get(ENVIRONMENT_SERVER) is None:
+        return None
+    agent_ref = given(rollout.agent_ref)
+    identity = read_identity(
+        {
+            **extra,
+            "agent_ref": {"name": None if agent_ref is None else given(agent_ref.name)},
+            "_ng_task_index": task,
+            "_ng_rollout_index": repeat,
+        }
+    )
+    server = identity.environment_server
+    if context.full or (server is not None and identity.agent == server):
+        return run_name(identity, agent_name)
+    return None
+
+
 def _run_metadata(
     rollout: NemoGymRollout, request_fields: dict[str, Any], response_fields: dict[str, Any]
 ) -> dict[str, Any]:
-    benchmark_fields = {
-        key: value for key, value in (rollout.model_extra or {}).items() if value is not None
-    }
     return {
         "scores": {"reward": given(rollout.reward)},
         "nemogym": {
@@ -180,7 +184,7 @@ def _run_metadata(
             "rollout_non_trace": {
                 "request": request_fields,
                 "response": response_fields,
-                "benchmark_fields": benchmark_fields,
+                "benchmark_fields": rollout.model_extra or {},
             },
         },
     }

@@ -10,10 +10,10 @@ text and a tool output's parts.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import MISSING, Field, TypeAdapter, ValidationError
 
 from nemogym_docent.json_paths import JsonPath, json_type_name
 from nemogym_docent.jsonl.parsing import loads
@@ -73,25 +73,19 @@ class TranscriptBuilder:
 
     def add_items(self, items: Sequence[Item], *, origin: Origin, json_path: JsonPath) -> None:
         """Convert one list of items; ``json_path`` locates the list for errors and losses."""
+        lenient = not self._context.strict
         for index, item in enumerate(items):
-            item_path = json_path / index
-            if not self._context.strict and isinstance(item, TrainingFields):
-                self._note_training_fields(item, item_path)
-            if isinstance(item, Message):
-                self._add_message(item, origin, item_path)
-            elif isinstance(item, FunctionCall):
-                self._add_function_call(item, origin, item_path)
-            elif isinstance(item, FunctionCallOutput):
-                self._add_function_call_output(item, origin, item_path)
-            elif isinstance(item, Reasoning):
-                self._add_reasoning(item, origin, item_path)
-            elif isinstance(item, TokenOnlyMessage):
-                self._add_token_only_item(item, item_path)
-            elif isinstance(item, Compaction | AdditionalTools | CompactionTrigger):
-                self._add_context_item(item, origin, item_path)
-            else:
-                self._add_other_call(item, origin, item_path)
+            if lenient and isinstance(item, TrainingFields):
+                self._note_training_fields(item, json_path / index)
+            kind = type(item)
+            add = _ADD_ITEM.get(kind) or _add_item_of(kind)
+            add(self, item, origin, json_path, index)
         self._emit_turn(origin)
+
+    def add_user_text(self, text: str) -> None:
+        """A request's ``input`` given as a string: one user message."""
+        detail: Detail = {"origin": "input", "source_item_type": "message"}
+        self._emit({"role": "user", "content": text}, "input", [detail])
 
     def add_instructions(self, instructions: str) -> None:
         """Full detail: the request's ``instructions`` as the first system message."""
@@ -122,11 +116,14 @@ class TranscriptBuilder:
                 self.details[-1]["phase"] = self._turn.phase
             self._turn = None
 
-    def _add_message(self, item: Message, origin: Origin, item_path: JsonPath) -> None:
+    def _add_message(self, item: Message, origin: Origin, json_path: JsonPath, index: int) -> None:
         role = item.role
-        text, content_detail = self._message_text(item.content, item_path)
+        content = item.content
         detail = _item_detail(item, "message", origin)
-        detail.update(content_detail)
+        if isinstance(content, str):
+            text = content
+        else:
+            text = self._parts_of_message(content, detail, json_path, index)
         if role == "assistant":
             phase = given(item.phase) if self._context.full else None
             if phase in PHASES:
@@ -146,28 +143,35 @@ class TranscriptBuilder:
             {"role": "user" if role == "user" else "system", "content": text}, origin, [detail]
         )
 
-    def _add_token_only_item(self, item: TokenOnlyMessage, item_path: JsonPath) -> None:
+    def _add_token_only_item(
+        self, item: TokenOnlyMessage, origin: Origin, json_path: JsonPath, index: int
+    ) -> None:
         """A model call that produced only tokens (lenient mode): left out, as a loss."""
         tokens = item.generation_token_ids
         count = len(tokens) if isinstance(tokens, list) else 0
         self._context.refuse_or_record(
-            item_path,
+            json_path / index,
             LossKind.TOKEN_ONLY_ITEM,
             f"a model call that produced only tokens ({count} generated, no content) left out",
         )
 
-    def _message_text(
-        self, content: str | Sequence[MessageContentPart], item_path: JsonPath
-    ) -> tuple[str, Detail]:
-        if isinstance(content, str):
-            return content, {}
+    def _parts_of_message(
+        self,
+        content: Sequence[MessageContentPart],
+        detail: Detail,
+        json_path: JsonPath,
+        index: int,
+    ) -> str:
+        """A message's parts joined into its text; what they hold goes into ``detail``."""
         texts: list[str] = []
         refusal = annotations = logprobs = False
-        for index, part in enumerate(content):
+        for part_index, part in enumerate(content):
             if isinstance(part, _TEXT_PARTS):
                 texts.append(part.text)
-                annotations = annotations or bool(given(part.annotations))
-                logprobs = logprobs or bool(given(part.logprobs))
+                if not annotations:
+                    annotations = bool(given(part.annotations))
+                if not logprobs:
+                    logprobs = bool(given(part.logprobs))
             elif isinstance(part, Refusal):
                 refusal = True
                 texts.append(part.refusal)
@@ -175,24 +179,27 @@ class TranscriptBuilder:
                 shown = _media_placeholder(part)
                 texts.append(shown)
                 self._context.record(
-                    item_path / "content" / index,
+                    json_path / index / "content" / part_index,
                     LossKind.MEDIA_PLACEHOLDER,
                     f"{part.type} replaced by the text {shown}",
                 )
-        detail: Detail = {"content_part_types": [part.type for part in content]} if content else {}
+        if content:
+            detail["content_part_types"] = [part.type for part in content]
         detail["contains_refusal_part"] = refusal
         detail["contains_annotations"] = annotations
         detail["contains_logprobs"] = logprobs
-        return "".join(texts), detail
+        return "".join(texts)
 
-    def _add_reasoning(self, item: Reasoning, origin: Origin, item_path: JsonPath) -> None:
+    def _add_reasoning(
+        self, item: Reasoning, origin: Origin, json_path: JsonPath, index: int
+    ) -> None:
         turn = self._current_turn()
         summary = "\n".join(part.text for part in item.summary if part.text)
         # The strict profile admits only empty values here (wrapped in models, so not falsy).
         blob = None if isinstance(item, StrictReasoning) else given(item.encrypted_content)
         if blob:
             self._context.record(
-                item_path / "encrypted_content",
+                json_path / index / "encrypted_content",
                 LossKind.ENCRYPTED_REASONING,
                 "encrypted reasoning kept as the signature of a redacted reasoning part",
             )
@@ -223,13 +230,15 @@ class TranscriptBuilder:
             set_unless_empty(detail, "content_part_types", content_types)
         turn.source_items.append(detail)
 
-    def _add_function_call(self, item: FunctionCall, origin: Origin, item_path: JsonPath) -> None:
+    def _add_function_call(
+        self, item: FunctionCall, origin: Origin, json_path: JsonPath, index: int
+    ) -> None:
         arguments, problem = parse_arguments(item.arguments)
         call_id = item.call_id
         if not call_id:  # lenient only: the strict profile refuses an empty call_id
-            call_id = str(item_path)
+            call_id = str(json_path / index)
             self._context.refuse_or_record(
-                item_path / "call_id",
+                json_path / index / "call_id",
                 LossKind.EMPTY_CALL_ID,
                 f"empty; the call is named {call_id!r}",
             )
@@ -242,7 +251,7 @@ class TranscriptBuilder:
         }
         if problem is not None:
             self._context.refuse_or_record(
-                item_path / "arguments", LossKind.UNPARSED_ARGUMENTS, problem
+                json_path / index / "arguments", LossKind.UNPARSED_ARGUMENTS, problem
             )
             tool_call["parse_error"] = problem
         self._tool_names[call_id] = item.name
@@ -256,13 +265,13 @@ class TranscriptBuilder:
         turn.source_items.append(detail)
 
     def _add_function_call_output(
-        self, item: FunctionCallOutput, origin: Origin, item_path: JsonPath
+        self, item: FunctionCallOutput, origin: Origin, json_path: JsonPath, index: int
     ) -> None:
         output = item.output
         detail = _item_detail(item, "function_call_output", origin)
         parts = _output_parts(output) if self._context.full else None
         if parts is not None:
-            content = self._parts_text(parts, item_path / "output")
+            content = self._parts_text(parts, json_path / index / "output")
             detail["content_part_types"] = [part.type for part in parts]
         else:
             content = output if isinstance(output, str) else json.dumps(output, sort_keys=True)
@@ -270,12 +279,12 @@ class TranscriptBuilder:
         if not call_id and self._unanswered_empty_ids:  # lenient only, as for calls
             call_id = self._unanswered_empty_ids.pop(0)
             self._context.refuse_or_record(
-                item_path / "call_id",
+                json_path / index / "call_id",
                 LossKind.EMPTY_CALL_ID,
                 f"empty; taken as the answer to the first unanswered call without one, {call_id!r}",
             )
         set_unless_empty(detail, "call_id", call_id)
-        self._add_tool_result(call_id, content, detail, origin, item_path)
+        self._add_tool_result(call_id, content, detail, origin, json_path, index)
 
     def _parts_text(self, parts: list[OutputPart], json_path: JsonPath) -> str:
         """Full detail: a tool output's parts as lines of text, media as placeholders."""
@@ -294,13 +303,19 @@ class TranscriptBuilder:
         return "\n".join(lines)
 
     def _add_tool_result(
-        self, call_id: str, content: str, detail: Detail, origin: Origin, item_path: JsonPath
+        self,
+        call_id: str,
+        content: str,
+        detail: Detail,
+        origin: Origin,
+        json_path: JsonPath,
+        index: int,
     ) -> None:
         self._emit_turn(origin)
         name = self._tool_names.get(call_id)
         if name is None:
             self._context.refuse_or_record(
-                item_path / "call_id",
+                json_path / index / "call_id",
                 LossKind.ORPHANED_TOOL_OUTPUT,
                 f"no call with call_id {call_id!r} comes before this output",
             )
@@ -308,7 +323,10 @@ class TranscriptBuilder:
         message = {"role": "tool", "content": content, "function": name, "tool_call_id": call_id}
         self._emit(message, origin, [detail])
 
-    def _add_other_call(self, item: OtherCall, origin: Origin, item_path: JsonPath) -> None:
+    def _add_other_call(
+        self, item: OtherCall, origin: Origin, json_path: JsonPath, index: int
+    ) -> None:
+        item_path = json_path / index
         view = view_call(item, fallback_id=str(item_path))
         detail = _item_detail(item, str(item.type), origin)
         set_unless_empty(
@@ -326,16 +344,21 @@ class TranscriptBuilder:
             detail["call_id"] = view.call_id
             self._current_turn().source_items.append(detail)
             if view.result is not None:
-                self._add_tool_result(view.call_id, view.result, {**detail}, origin, item_path)
+                result_detail = {**detail}
+                self._add_tool_result(
+                    view.call_id, view.result, result_detail, origin, json_path, index
+                )
         else:
             set_unless_empty(detail, "call_id", view.answers)
-            self._add_tool_result(view.answers or "", view.result or "", detail, origin, item_path)
+            answers = view.answers or ""
+            self._add_tool_result(answers, view.result or "", detail, origin, json_path, index)
 
     def _add_context_item(
         self,
         item: Compaction | AdditionalTools | CompactionTrigger,
         origin: Origin,
-        item_path: JsonPath,
+        json_path: JsonPath,
+        index: int,
     ) -> None:
         """Lenient mode: a context item as a placeholder system message, its keys in the
         message's ``item_fields``: a compaction (its text is encrypted), a list of additional
@@ -343,7 +366,9 @@ class TranscriptBuilder:
         if isinstance(item, Compaction):
             text = "[compaction: the conversation so far, encrypted]"
             self._context.record(
-                item_path, LossKind.COMPACTION, "an encrypted compaction shown as a placeholder"
+                json_path / index,
+                LossKind.COMPACTION,
+                "an encrypted compaction shown as a placeholder",
             )
         else:
             if isinstance(item, AdditionalTools):
@@ -356,7 +381,9 @@ class TranscriptBuilder:
             else:
                 text = "[compaction trigger]"
             self._context.record(
-                item_path, LossKind.CONTEXT_ITEM, f"{item.type} shown as a placeholder message"
+                json_path / index,
+                LossKind.CONTEXT_ITEM,
+                f"{item.type} shown as a placeholder message",
             )
         self._emit_turn(origin)
         detail = _item_detail(item, str(item.type), origin)
@@ -393,6 +420,8 @@ def take_instructions(
 
 class _AssistantTurn:
     """What gathers into one assistant message."""
+
+    __slots__ = ("phase", "reasonings", "source_items", "texts", "tool_calls")
 
     def __init__(self) -> None:
         self.texts: list[str] = []
@@ -432,12 +461,39 @@ class _AssistantTurn:
 def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
     """The details of one source item, already without empty values (as metadata has them)."""
     detail: Detail = {"origin": origin, "source_item_type": kind}
-    set_unless_empty(detail, "source_item_id", given(getattr(item, "id", None)))
-    set_unless_empty(detail, "source_item_status", given(getattr(item, "status", None)))
+    item_id = getattr(item, "id", MISSING)
+    if item_id is not MISSING:
+        set_unless_empty(detail, "source_item_id", item_id)
+    status = getattr(item, "status", MISSING)
+    if status is not MISSING:
+        set_unless_empty(detail, "source_item_status", status)
     return detail
 
 
 _TEXT_PARTS = (OutputText, InputText)
+
+_AddItem = Callable[[TranscriptBuilder, Any, Origin, JsonPath, int], None]
+_HANDLERS: tuple[tuple[type | tuple[type, ...], _AddItem], ...] = (
+    (Message, TranscriptBuilder._add_message),
+    (FunctionCall, TranscriptBuilder._add_function_call),
+    (FunctionCallOutput, TranscriptBuilder._add_function_call_output),
+    (Reasoning, TranscriptBuilder._add_reasoning),
+    (TokenOnlyMessage, TranscriptBuilder._add_token_only_item),
+    ((Compaction, AdditionalTools, CompactionTrigger), TranscriptBuilder._add_context_item),
+)
+_ADD_ITEM: dict[type, _AddItem] = {}
+"""How an item of each class met so far is added (``_add_item_of`` fills it)."""
+
+
+def _add_item_of(kind: type) -> _AddItem:
+    """How an item of class ``kind`` is added: by the first handler of a class it derives from,
+    else as another call."""
+    add = next(
+        (add for base, add in _HANDLERS if issubclass(kind, base)),
+        TranscriptBuilder._add_other_call,
+    )
+    _ADD_ITEM[kind] = add
+    return add
 
 
 def _media_placeholder(part: InputImage | InputFile | InputVideo) -> str:
