@@ -222,9 +222,10 @@ def iter_nemogym_jsonl_file_to_agent_runs(
     """
     path = Path(file_path)
     stem = export_stem(path.name)
+    options = _options(strict, detail)
     for line, value in iter_json_lines(read_export_lines(path, name=str(path)), str(path)):
         try:
-            yield convert_rollout(value, _options(strict, detail), RecordOrigin(stem, line))
+            yield convert_rollout(value, options, RecordOrigin(stem, line))
         except ConversionError as exc:
             raise exc.at(path, line) from exc
 

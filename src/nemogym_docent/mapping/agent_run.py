@@ -22,6 +22,10 @@ SOURCE_SCHEMA = "nemo_gym_rollout"
 ENVIRONMENT_SERVER = "_ng_environment_server"
 _INPUT = JsonPath("responses_create_params", "input")
 _OUTPUT = JsonPath("response", "output")
+_RESPONSE_SOURCE_KEYS = tuple(
+    (key, f"response_{key}") for key in ("id", "model", "created_at", "status")
+)
+"""The response's keys that describe the transcript (its ``source``), and their names there."""
 
 
 def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRun:
@@ -61,8 +65,8 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
 
     agent_name = _agent_name(rollout, context)
     source: dict[str, Any] = {"schema": SOURCE_SCHEMA}
-    for key in ("id", "model", "created_at", "status"):
-        set_unless_empty(source, f"response_{key}", response_fields.get(key))
+    for key, shown in _RESPONSE_SOURCE_KEYS:
+        set_unless_empty(source, shown, response_fields.get(key))
     input_count = 1 if isinstance(request.input, str) else len(request.input)
     source["input_item_count"] = input_count
     source["output_item_count"] = len(output_items)

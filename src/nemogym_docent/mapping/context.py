@@ -19,20 +19,14 @@ class MappingContext:
         self.options = options
         self.origin = origin
         self.losses: list[Issue] = []
-
-    @property
-    def strict(self) -> bool:
+        self.strict = options.strict
         """Whether a rule beyond the schemas refuses the rollout instead of approximating."""
-        return self.options.strict
-
-    @property
-    def full(self) -> bool:
+        self.full = options.detail == "full"
         """Whether the run shows what Docent's converter leaves out (``detail="full"``)."""
-        return self.options.detail == "full"
 
     def refuse_or_record(self, json_path: JsonPath | str, kind: LossKind, message: str) -> None:
         """Refuse the rollout (strict) or record the approximation (lenient)."""
-        if self.options.strict:
+        if self.strict:
             raise ConversionError(message, json_path=str(json_path))
         self.record(json_path, kind, message)
 
@@ -43,7 +37,7 @@ class MappingContext:
     def conversion(self) -> dict[str, Any]:
         """``metadata["conversion"]``: the mode, the detail when full, and the losses."""
         return {
-            "mode": "strict" if self.options.strict else "lenient",
+            "mode": "strict" if self.strict else "lenient",
             **({"detail": "full"} if self.full else {}),
             "losses": [loss.as_loss() for loss in self.losses],
         }
