@@ -104,7 +104,9 @@ class TranscriptBuilder:
                 "role": message["role"],
                 "origin": origin,
                 "source_item_count": len(source_items),
-                "source_item_types": [detail["source_item_type"] for detail in source_items],
+                "source_item_types": [item["source_item_type"] for item in source_items]
+                if len(source_items) != 1
+                else [source_items[0]["source_item_type"]],
                 "source_items": source_items,
             }
         )
@@ -258,7 +260,8 @@ class TranscriptBuilder:
         turn = self._current_turn()
         turn.tool_calls.append(tool_call)
         detail = _item_detail(item, "function_call", origin)
-        detail.update(call_id=call_id, tool_name=item.name)
+        detail["call_id"] = call_id
+        detail["tool_name"] = item.name
         if self._context.full or not self._context.strict:
             set_unless_empty(detail, "namespace", given(item.namespace))
         set_unless_empty(detail, "raw_arguments", item.arguments)
@@ -461,12 +464,15 @@ class _AssistantTurn:
 def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
     """The details of one source item, already without empty values (as metadata has them)."""
     detail: Detail = {"origin": origin, "source_item_type": kind}
-    item_id = getattr(item, "id", MISSING)
-    if item_id is not MISSING:
-        set_unless_empty(detail, "source_item_id", item_id)
-    status = getattr(item, "status", MISSING)
-    if status is not MISSING:
-        set_unless_empty(detail, "source_item_status", status)
+    for key, value in (
+        ("source_item_id", getattr(item, "id", MISSING)),
+        ("source_item_status", getattr(item, "status", MISSING)),
+    ):
+        if type(value) is str:  # the usual case, first
+            if value:
+                detail[key] = value
+        elif value is not MISSING:
+            set_unless_empty(detail, key, value)
     return detail
 
 
