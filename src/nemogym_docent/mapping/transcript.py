@@ -464,15 +464,18 @@ class _AssistantTurn:
 def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
     """The details of one source item, already without empty values (as metadata has them)."""
     detail: Detail = {"origin": origin, "source_item_type": kind}
-    for key, value in (
-        ("source_item_id", getattr(item, "id", MISSING)),
-        ("source_item_status", getattr(item, "status", MISSING)),
-    ):
-        if type(value) is str:  # the usual case, first
-            if value:
-                detail[key] = value
-        elif value is not MISSING:
-            set_unless_empty(detail, key, value)
+    item_id = getattr(item, "id", None)
+    if type(item_id) is str:  # the usual case: no call
+        if item_id:
+            detail["source_item_id"] = item_id
+    elif item_id is not MISSING:
+        set_unless_empty(detail, "source_item_id", item_id)
+    status = getattr(item, "status", None)
+    if type(status) is str:
+        if status:
+            detail["source_item_status"] = status
+    elif status is not MISSING:
+        set_unless_empty(detail, "source_item_status", status)
     return detail
 
 
