@@ -9,17 +9,7 @@ from typing import Any
 import pytest
 from builders import rollout
 from cli_helpers import run_cli, write_export
-from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config, urls
-from pytest_httpserver import HTTPServer
-
-
-@pytest.fixture
-def docent(httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDocent:
-    isolate_docent_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("DOCENT_API_KEY", API_KEY)
-    fake = FakeDocent(httpserver)
-    fake.install()
-    return fake
+from fake_docent import COLLECTION, FakeDocent, urls
 
 
 def _rows(rewards: dict[int, list[float]]) -> list[dict[str, Any]]:

@@ -76,14 +76,7 @@ def parse_line(raw: bytes) -> Any:
         return _DECODE(raw)
     except _REFUSED_BY_MSGSPEC:
         pass
-    data = raw.strip()
-    if not data:
-        return BLANK
-    try:
-        return _DECODE(data)
-    except _REFUSED_BY_MSGSPEC:
-        pass
-    text = data.decode("utf-8").strip()
+    text = raw.decode("utf-8").strip()  # text mode's whitespace, then json.loads decides
     return json.loads(text) if text else BLANK
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import MISSING, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from nemogym_docent.json_paths import JsonPath, json_type_name
 from nemogym_docent.jsonl.parsing import loads
@@ -77,9 +78,7 @@ class TranscriptBuilder:
         for index, item in enumerate(items):
             if lenient and isinstance(item, TrainingFields):
                 self._note_training_fields(item, json_path / index)
-            kind = type(item)
-            add = _ADD_ITEM.get(kind) or _add_item_of(kind)
-            add(self, item, origin, json_path, index)
+            _add_item_of(type(item))(self, item, origin, json_path, index)
         self._emit_turn(origin)
 
     def add_user_text(self, text: str) -> None:
@@ -104,9 +103,7 @@ class TranscriptBuilder:
                 "role": message["role"],
                 "origin": origin,
                 "source_item_count": len(source_items),
-                "source_item_types": [item["source_item_type"] for item in source_items]
-                if len(source_items) != 1
-                else [source_items[0]["source_item_type"]],
+                "source_item_types": [detail["source_item_type"] for detail in source_items],
                 "source_items": source_items,
             }
         )
@@ -464,18 +461,8 @@ class _AssistantTurn:
 def _item_detail(item: Any, kind: str, origin: Origin) -> Detail:
     """The details of one source item, already without empty values (as metadata has them)."""
     detail: Detail = {"origin": origin, "source_item_type": kind}
-    item_id = getattr(item, "id", None)
-    if type(item_id) is str:  # the usual case: no call
-        if item_id:
-            detail["source_item_id"] = item_id
-    elif item_id is not MISSING:
-        set_unless_empty(detail, "source_item_id", item_id)
-    status = getattr(item, "status", None)
-    if type(status) is str:
-        if status:
-            detail["source_item_status"] = status
-    elif status is not MISSING:
-        set_unless_empty(detail, "source_item_status", status)
+    set_unless_empty(detail, "source_item_id", given(getattr(item, "id", None)))
+    set_unless_empty(detail, "source_item_status", given(getattr(item, "status", None)))
     return detail
 
 
@@ -490,19 +477,16 @@ _HANDLERS: tuple[tuple[type | tuple[type, ...], _AddItem], ...] = (
     (TokenOnlyMessage, TranscriptBuilder._add_token_only_item),
     ((Compaction, AdditionalTools, CompactionTrigger), TranscriptBuilder._add_context_item),
 )
-_ADD_ITEM: dict[type, _AddItem] = {}
-"""How an item of each class met so far is added (``_add_item_of`` fills it)."""
 
 
+@cache
 def _add_item_of(kind: type) -> _AddItem:
     """How an item of class ``kind`` is added: by the first handler of a class it derives from,
     else as another call."""
-    add = next(
+    return next(
         (add for base, add in _HANDLERS if issubclass(kind, base)),
         TranscriptBuilder._add_other_call,
     )
-    _ADD_ITEM[kind] = add
-    return add
 
 
 def _media_placeholder(part: InputImage | InputFile | InputVideo) -> str:
