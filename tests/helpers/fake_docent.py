@@ -89,36 +89,23 @@ class FakeDocent:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self) -> None:
-        self.server.expect_request("/rest/api-keys/test", method="GET").respond_with_handler(
-            self._key_test
-        )
-        self.server.expect_request("/rest/create", method="POST").respond_with_handler(self._create)
-        self.server.expect_request(
-            f"/rest/{COLLECTION}/agent_runs/jobs/batch_status", method="POST"
-        ).respond_with_handler(self._status)
-        self.server.expect_request(
-            f"/rest/{COLLECTION}/agent_runs", method="POST"
-        ).respond_with_handler(self._add_runs)
-        self.server.expect_request(
-            f"/rest/dql/{COLLECTION}/execute", method="POST"
-        ).respond_with_handler(self._dql)
-        self.server.expect_request("/rest/collections", method="GET").respond_with_handler(
-            lambda _request: self._json(
-                [{"id": key, "name": name} for key, name in self.collections.items()]
-            )
-        )
-        self.server.expect_request(
-            re.compile(r"/rest/[^/]+/collection"), method="GET"
-        ).respond_with_handler(self._collection)
-        self.server.expect_request(
-            f"/rest/{COLLECTION}/agent_run_ids", method="GET"
-        ).respond_with_handler(self._run_ids)
-        self.server.expect_request(
-            f"/rest/{COLLECTION}/agent_run_metadata", method="POST"
-        ).respond_with_handler(self._metadata)
-        self.server.expect_request(
-            f"/rest/{COLLECTION}/filters", method="POST"
-        ).respond_with_handler(self._save_filter)
+        routes: list[tuple[str | re.Pattern[str], str, Any]] = [
+            ("/rest/api-keys/test", "GET", self._key_test),
+            ("/rest/create", "POST", self._create),
+            (f"/rest/{COLLECTION}/agent_runs/jobs/batch_status", "POST", self._status),
+            (f"/rest/{COLLECTION}/agent_runs", "POST", self._add_runs),
+            (f"/rest/dql/{COLLECTION}/execute", "POST", self._dql),
+            ("/rest/collections", "GET", self._collections),
+            (re.compile(r"/rest/[^/]+/collection"), "GET", self._collection),
+            (f"/rest/{COLLECTION}/agent_run_ids", "GET", self._run_ids),
+            (f"/rest/{COLLECTION}/agent_run_metadata", "POST", self._metadata),
+            (f"/rest/{COLLECTION}/filters", "POST", self._save_filter),
+        ]
+        for path, method, handler in routes:
+            self.server.expect_request(path, method=method).respond_with_handler(handler)
+
+    def _collections(self, _request: Request) -> Response:
+        return self._json([{"id": key, "name": name} for key, name in self.collections.items()])
 
     def upload_keys(self) -> list[str]:
         """The upload key of every stored run, in arrival order."""

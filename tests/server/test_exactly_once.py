@@ -112,6 +112,21 @@ def resume(command: list[str]) -> str:
     return done.stderr.decode()
 
 
+def assert_resumed_once(
+    real_docent: RealDocent,
+    collection_id: str,
+    export: Path,
+    acknowledged: int,
+    in_flight: int,
+    command: list[str],
+) -> None:
+    """The stop's counts bound what the server holds, and its resume command stores every run
+    of ``export`` exactly once."""
+    assert acknowledged <= settled_count(real_docent, collection_id) <= acknowledged + in_flight
+    resume(command)
+    assert_stored_once(real_docent, collection_id, names_of(export))
+
+
 @pytest.fixture
 def export(tmp_path: Path) -> Path:
     return write_export(tmp_path / "export.jsonl", heavy_rollouts(RUNS))
@@ -146,9 +161,7 @@ def test_a_second_signal_stops_at_once_and_says_what_was_in_flight(
     code, stderr = finish(process)
     assert code == 130
     acknowledged, in_flight, command = reported(stderr)
-    assert acknowledged <= settled_count(real_docent, collection) <= acknowledged + in_flight
-    resume(command)
-    assert_stored_once(real_docent, collection, names_of(export))
+    assert_resumed_once(real_docent, collection, export, acknowledged, in_flight, command)
 
 
 def test_a_timeout_says_what_was_in_flight_and_resume_finishes(
@@ -163,9 +176,7 @@ def test_a_timeout_says_what_was_in_flight_and_resume_finishes(
     assert "within 1s" in stderr
     acknowledged, in_flight, command = reported(stderr)
     assert in_flight > 0
-    assert acknowledged <= settled_count(real_docent, collection) <= acknowledged + in_flight
-    resume(command)
-    assert_stored_once(real_docent, collection, names_of(export))
+    assert_resumed_once(real_docent, collection, export, acknowledged, in_flight, command)
 
 
 def test_a_killed_server_then_resume_stores_every_run_once(
@@ -181,9 +192,7 @@ def test_a_killed_server_then_resume_stores_every_run_once(
         acknowledged, in_flight, command = reported(stderr)
     finally:
         real_docent.start()
-    assert acknowledged <= settled_count(real_docent, collection) <= acknowledged + in_flight
-    resume(command)
-    assert_stored_once(real_docent, collection, names_of(export))
+    assert_resumed_once(real_docent, collection, export, acknowledged, in_flight, command)
 
 
 def test_a_follower_survives_a_server_restart(
