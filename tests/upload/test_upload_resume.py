@@ -19,6 +19,11 @@ from fake_docent import COLLECTION, FakeDocent, urls, without_ids
 from nemogym_docent.options import ConversionOptions
 from nemogym_docent.upload.keys import agent_run_upload_key, upload_key
 
+REPEATED = (
+    "{} lines repeat a run given before in this upload (the same line under the same name): "
+    "each such run was sent once"
+)
+
 
 def upload(docent: FakeDocent, *args: str) -> Any:
     return run_cli(
@@ -152,10 +157,29 @@ def test_one_upload_of_overlapping_inputs_with_resume_sends_each_run_once(
     second = write_export(tmp_path / "b.jsonl", [*rollouts[2:], {}])
     result = upload(docent, str(first), str(second), "--resume", "--skip-invalid")
     assert result.exit_code == 0, result.stderr
-    assert "\n4 runs already in the collection were not sent again\n" in result.stderr
+    assert "\n0 runs already in the collection were not sent again\n" in result.stderr
+    assert REPEATED.format(4) in flat(result.stderr)
     assert "sent 8 runs in 3 batches" in flat(result.stderr)
     union = write_export(tmp_path / "union.jsonl", rollouts)
     assert stored_once(docent) == in_order(expected_runs(union))
+
+
+def test_without_resume_a_repeated_line_is_one_run_as_a_resume_counts_it(
+    docent: FakeDocent, tmp_path: Path
+) -> None:
+    rollouts = valid_rollouts(3)
+    first = write_export(tmp_path / "a.jsonl", rollouts)
+    second = write_export(tmp_path / "b.jsonl", rollouts[1:])
+    result = upload(docent, str(first), str(second))
+    assert result.exit_code == 0, result.stderr
+    assert REPEATED.format(2) in flat(result.stderr)
+    assert "sent 3 runs in 1 batch" in flat(result.stderr)
+    assert stored_once(docent) == in_order(expected_runs(first))
+    again = upload(docent, str(first), str(second), "--resume")
+    assert again.exit_code == 0, again.stderr
+    assert again.stderr.startswith("3 runs already in the collection were not sent again\n")
+    assert REPEATED.format(2) in flat(again.stderr)
+    assert len(docent.runs) == 3
 
 
 def test_without_resume_a_collection_holding_the_keys_gets_a_warning(

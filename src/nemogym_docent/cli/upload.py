@@ -136,8 +136,8 @@ def run_upload(
             job_ids = [] if upload.sender is None else upload.sender.job_ids
             if uploader is not None and options.sending.wait and job_ids:
                 upload.call(lambda: uploader.wait(upload.collection_id or "", job_ids))
-            if options.resume and uploader is not None and not options.conversion.quiet:
-                say(f"{upload.already:,} runs already in the collection were not sent again")
+            if uploader is not None and not options.conversion.quiet:
+                _say_what_was_not_sent(upload, resume=options.resume)
             verb = "would send" if uploader is None else "sent"
             sent = session.stats.runs if uploader is None else upload.acknowledged.runs
             rows = [(verb, f"{sent:,} runs in {upload.batches:,} batch{_es(upload)}")]
@@ -187,6 +187,16 @@ def _followed(
     )
 
 
+def _say_what_was_not_sent(upload: _Upload, *, resume: bool) -> None:
+    if resume:
+        say(f"{upload.already:,} runs already in the collection were not sent again")
+    if upload.repeated:
+        say(
+            f"{upload.repeated:,} lines repeat a run given before in this upload (the same line "
+            "under the same name): each such run was sent once"
+        )
+
+
 def _say_what_was_left(followed: FollowedInput) -> None:
     for path, size in followed.follower.pending():
         say(f"{path}: its last line is incomplete ({size:,} bytes without a line end): not sent")
@@ -224,8 +234,13 @@ class _Upload:
 
     @property
     def already(self) -> int:
-        """Runs not sent because the collection held them (or this upload sent them before)."""
+        """Runs not sent because the collection held them."""
         return 0 if self.sender is None else self.sender.already
+
+    @property
+    def repeated(self) -> int:
+        """Runs not sent because this upload sent them before (the same line, the same name)."""
+        return 0 if self.sender is None else self.sender.repeated
 
     @property
     def acknowledged(self) -> Span:
@@ -332,10 +347,9 @@ class _Upload:
             self.batches += 1
             return
         sender = self.sender or self._open(self._create_collection(uploader), new=True)
-        runs = batch.runs
-        if self.options.resume:
-            runs = self.call(lambda: sender.unsent(batch.runs))
-        elif self._warn:
+        resume = self.options.resume
+        runs = self.call(lambda: sender.unsent(batch.runs, ask=resume))
+        if not resume and self._warn:
             self._warn_if_held(sender, runs)
         if not runs:
             return

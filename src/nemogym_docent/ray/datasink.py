@@ -29,8 +29,8 @@ from nemogym_docent.upload.sending import CollectionSender, Outgoing
 
 @dataclass
 class UploadCounts:
-    """What the write tasks did: runs sent, runs the collection already held, failed rows left
-    out (``skip_invalid``)."""
+    """What the write tasks did: runs sent, runs the collection already held (or a task was
+    given twice), failed rows left out (``skip_invalid``)."""
 
     sent: int = 0
     already: int = 0
@@ -143,7 +143,7 @@ class _Task:
     def upload(self, batch: list[Outgoing]) -> None:
         """Send the runs whose keys the collection lacks, and wait until Docent has them."""
         missing = self.sender.unsent(batch)
-        self.counts.already = self.sender.already
+        self.counts.already = self.sender.already + self.sender.repeated
         if not missing:
             return
         jobs = len(self.sender.job_ids)

@@ -132,7 +132,10 @@ class CollectionSender:
     job_ids: list[str] = field(default_factory=list)
     """The jobs of the batches a server that stores runs asynchronously queued."""
     already: int = 0
-    """Runs ``unsent`` left out: the collection held them, or this sender took them before."""
+    """Runs ``unsent`` left out because the collection held them."""
+    repeated: int = 0
+    """Runs ``unsent`` left out because this sender took them before: the same line under the
+    same name, given again (one run, by its upload key)."""
     _reuse: dict[str, str] = field(default_factory=dict)
     """Upload key -> the id an earlier attempt sent it with, for runs found missing."""
     _taken: set[str] = field(default_factory=set)
@@ -153,17 +156,20 @@ class CollectionSender:
             held |= self._collection_keys & wanted
         return held
 
-    def unsent(self, batch: Sequence[Outgoing]) -> list[Outgoing]:
-        """The runs of the batch whose keys neither the collection holds nor this sender took
-        before (the same line given twice); the others are counted in ``already``."""
-        held = self.held([run.key for run in batch])
+    def unsent(self, batch: Sequence[Outgoing], *, ask: bool = True) -> list[Outgoing]:
+        """The runs of the batch that this sender has not taken before and (when ``ask``) the
+        collection does not hold; the others are counted in ``repeated`` and ``already``."""
+        held = self.held([run.key for run in batch]) if ask else set()
         missing = []
         for run in batch:
-            if run.key in held or run.key in self._taken:
-                self.already += 1
+            if run.key in self._taken:
+                self.repeated += 1
                 continue
             self._taken.add(run.key)
-            missing.append(run)
+            if run.key in held:
+                self.already += 1
+            else:
+                missing.append(run)
         return missing
 
     def resolve_in_flight(self) -> Resolution:
