@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
+import metrics_by_definition as by_definition
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nemogym_docent.analysis.metrics import (
     FailureCounts,
@@ -199,3 +202,29 @@ def test_failures_count_the_standing_attempt_of_each_rollout() -> None:
         "by_stage": {"agent": 1},
     }
     assert FailureCounts().as_dict() is None
+
+
+_SCORE = st.one_of(st.sampled_from([0, 1, 0.0, 1.0]), st.floats(0, 1, allow_nan=False))
+_ROLLOUT = st.builds(
+    ScoredRollout,
+    st.one_of(st.just({}), st.fixed_dictionaries({"accuracy": _SCORE})),
+    st.one_of(st.none(), st.sampled_from(["4", "5", 6])),
+)
+_TASKS = st.lists(st.lists(_ROLLOUT, max_size=9), min_size=1, max_size=5)
+
+
+@given(tasks=_TASKS, with_answers=st.booleans(), binary=st.booleans())
+def test_one_pass_per_task_equals_the_definition_at_every_k(
+    tasks: list[list[ScoredRollout]], with_answers: bool, binary: bool
+) -> None:
+    # The linear pass over each task gives what recomputing every k from the first k rollouts
+    # gives (tests/helpers/metrics_by_definition.py), tasks of unequal sizes included.
+    if binary:
+        tasks = [
+            [ScoredRollout({k: float(v >= 0.5) for k, v in r.scores.items()}, r.answer) for r in t]
+            for t in tasks
+        ]
+    fast = pass_majority_metrics(tasks, with_answers=with_answers)
+    slow = by_definition.pass_majority_metrics(tasks, with_answers=with_answers)
+    assert list(fast) == list(slow)
+    assert fast == pytest.approx(slow, rel=1e-12, abs=1e-12)

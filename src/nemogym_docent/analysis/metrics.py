@@ -63,31 +63,79 @@ def pass_majority_metrics(
     tasks: Sequence[Sequence[ScoredRollout]], *, with_answers: bool = False
 ) -> dict[str, float]:
     """``pass@k``, ``pass@1[avg-of-k]``, ``majority@k`` (``with_answers``) and the spread across
-    runs, for every k from 1 to the largest number of rollouts of a task."""
+    runs, for every k from 1 to the largest number of rollouts of a task.
+
+    One pass over each task's rollouts per score gives its value at every k (running counts,
+    sums, maxima and votes), so the cost is linear in the rollouts of a task."""
     if not tasks:
         return {}
     scores = [[_with_no_answer(r, with_answers) for r in task] for task in tasks]
     names = sorted({name for task in scores for rollout in task for name in rollout})
     max_k = max(len(task) for task in tasks)
+    sums = {name: _score_sums(tasks, scores, name, max_k, with_answers) for name in names}
     metrics: dict[str, float] = {}
     for k in range(1, max_k + 1):
         for name in names:
-            _put_mean(metrics, f"pass@{k}/{name}", _pass_values(scores, name, k))
-            firsts = [[r[name] for r in task[:k] if name in r] for task in scores]
-            _put_mean(metrics, f"pass@1[avg-of-{k}]/{name}", [_mean(v) for v in firsts if v])
+            passes, averages, majorities = sums[name]
+            passes.put(metrics, f"pass@{k}/{name}", k)
+            averages.put(metrics, f"pass@1[avg-of-{k}]/{name}", k)
             if with_answers:
-                majority = [_majority(task[:k], name) for task in tasks]
-                _put_mean(metrics, f"majority@{k}/{name}", majority)
+                majorities.put(metrics, f"majority@{k}/{name}", k)
     for name in names:
-        runs = _run_means(scores, name, max_k)
-        for k in range(2, max_k + 1):
-            first_runs = runs[:k]
-            if len(first_runs) >= 2:
-                std_dev = _sample_std(first_runs)
-                prefix = f"pass@1[avg-of-{k}]/{name}"
-                metrics[f"{prefix}/std_dev_across_runs"] = std_dev
-                metrics[f"{prefix}/std_err_across_runs"] = std_dev / math.sqrt(len(first_runs))
+        # The first k runs (fewer when fewer runs have this score): 2, 3, …, then all of them.
+        stds = _running_std(_run_means(scores, name, max_k))
+        for k in range(2, max_k + 1) if stds else ():
+            runs = min(k, len(stds) + 1)
+            prefix = f"pass@1[avg-of-{k}]/{name}"
+            metrics[f"{prefix}/std_dev_across_runs"] = stds[runs - 2]
+            metrics[f"{prefix}/std_err_across_runs"] = stds[runs - 2] / math.sqrt(runs)
     return metrics
+
+
+def _score_sums(
+    tasks: Sequence[Sequence[ScoredRollout]],
+    scores: list[list[dict[str, float]]],
+    name: str,
+    max_k: int,
+    with_answers: bool,
+) -> tuple[_KSums, _KSums, _KSums]:
+    """One score's pass@k, pass@1[avg-of-k] and majority@k sums over tasks, for every k."""
+    passes, averages, majorities = _KSums(max_k), _KSums(max_k), _KSums(max_k)
+    for task, task_scores in zip(tasks, scores, strict=True):
+        passes.add_prefix(_pass_by_k(task_scores, name))
+        averages.add_all(_first_k_means(task_scores, name))
+        if with_answers:
+            majorities.add_all(_majority_by_k(task, task_scores, name))
+    return passes, averages, majorities
+
+
+class _KSums:
+    """Per k: the running sum and count of the tasks' values, added in task order."""
+
+    def __init__(self, max_k: int) -> None:
+        self.sums = [0.0] * (max_k + 1)
+        self.counts = [0] * (max_k + 1)
+
+    def add_prefix(self, values: list[float]) -> None:
+        """A task's values for k = 1 … len(values) (the task has no value past that)."""
+        for k, value in enumerate(values, start=1):
+            self.sums[k] += value
+            self.counts[k] += 1
+
+    def add_all(self, values: Sequence[float | None]) -> None:
+        """A task's values for k = 1 … len(values), and past that its last value (a task of
+        no rollouts has no value; ``None`` is no value at that k)."""
+        if not values:
+            return
+        for k in range(1, len(self.sums)):
+            value = values[min(k, len(values)) - 1]
+            if value is not None:
+                self.sums[k] += value
+                self.counts[k] += 1
+
+    def put(self, metrics: dict[str, float], name: str, k: int) -> None:
+        if self.counts[k]:
+            metrics[name] = 100.0 * (self.sums[k] / self.counts[k])
 
 
 def _with_no_answer(rollout: ScoredRollout, with_answers: bool) -> dict[str, float]:
@@ -97,32 +145,63 @@ def _with_no_answer(rollout: ScoredRollout, with_answers: bool) -> dict[str, flo
     return scores
 
 
-def _pass_values(scores: list[list[dict[str, float]]], name: str, k: int) -> list[float]:
-    values = []
-    for task in scores:
-        task_values = [rollout[name] for rollout in task if name in rollout]
-        if not task_values or k > len(task_values):
-            continue
-        if all(value in (0, 1) for value in task_values):
-            passed = sum(1 for value in task_values if value)
-            values.append(unbiased_pass_at_k(len(task_values), passed, k))
-        else:
-            values.append(max(task_values[:k]))
+def _pass_by_k(task: list[dict[str, float]], name: str) -> list[float]:
+    """pass@k of one task for k = 1 … its number of values of ``name``."""
+    values = [rollout[name] for rollout in task if name in rollout]
+    if all(value in (0, 1) for value in values):
+        return _unbiased_by_k(len(values), sum(1 for value in values if value))
+    best: list[float] = []
+    for value in values:
+        best.append(value if not best or value > best[-1] else best[-1])
+    return best
+
+
+def _unbiased_by_k(n: int, passed: int) -> list[float]:
+    """``unbiased_pass_at_k(n, passed, k)`` for k = 1 … n, each ratio of binomials from the last:
+    C(n-c, k) / C(n, k) = C(n-c, k-1) / C(n, k-1) · (n-c-k+1) / (n-k+1)."""
+    failed = n - passed
+    ratio, values = 1.0, []
+    for k in range(1, n + 1):
+        ratio = ratio * (failed - k + 1) / (n - k + 1) if failed >= k else 0.0
+        values.append(1.0 - ratio)
     return values
 
 
-def _majority(rollouts: Sequence[ScoredRollout], name: str) -> float:
-    with_name = [
-        (r.answer, _with_no_answer(r, True)[name])
-        for r in rollouts
-        if r.answer is not None and (name in r.scores or name == NO_ANSWER)
-    ]
-    if not with_name:
-        return 0.0
-    counts = Counter(with_name)
-    top = max(counts.values())
-    tied = [score for (_, score), count in counts.items() if count == top]
-    return _mean(tied)
+def _first_k_means(task: list[dict[str, float]], name: str) -> list[float | None]:
+    """The mean of ``name`` over the task's first k rollouts, k = 1 … its rollouts (``None``
+    where none of the first k has it)."""
+    means: list[float | None] = []
+    total, count = 0.0, 0
+    for rollout in task:
+        if name in rollout:
+            total += rollout[name]
+            count += 1
+        means.append(total / count if count else None)
+    return means
+
+
+def _majority_by_k(
+    task: Sequence[ScoredRollout], scores: list[dict[str, float]], name: str
+) -> list[float]:
+    """majority@k of one task for k = 1 … its rollouts: the mean score of the (answer, score)
+    pairs tied for the most votes among the first k rollouts with an answer (0 when none)."""
+    if not task:
+        return [0.0]
+    votes: Counter[tuple[Hashable, float]] = Counter()
+    top, tied_sum, tied_count = 0, 0.0, 0
+    values = []
+    for rollout, rollout_scores in zip(task, scores, strict=True):
+        if rollout.answer is not None and name in rollout_scores:
+            pair = (rollout.answer, rollout_scores[name])
+            votes[pair] += 1
+            count = votes[pair]
+            if count > top:
+                top, tied_sum, tied_count = count, pair[1], 1
+            elif count == top:
+                tied_sum += pair[1]
+                tied_count += 1
+        values.append(tied_sum / tied_count if tied_count else 0.0)
+    return values
 
 
 def _run_means(scores: list[list[dict[str, float]]], name: str, max_k: int) -> list[float]:
@@ -135,18 +214,21 @@ def _run_means(scores: list[list[dict[str, float]]], name: str, max_k: int) -> l
     return means
 
 
-def _put_mean(metrics: dict[str, float], name: str, values: list[float]) -> None:
-    if values:
-        metrics[name] = 100.0 * _mean(values)
-
-
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
 
-def _sample_std(values: Sequence[float]) -> float:
-    mean = _mean(values)
-    return math.sqrt(sum((value - mean) ** 2 for value in values) / (len(values) - 1))
+def _running_std(values: Sequence[float]) -> list[float]:
+    """The sample standard deviation of the first 2, 3, … values (Welford's update)."""
+    stds = []
+    mean = squares = 0.0
+    for count, value in enumerate(values, start=1):
+        delta = value - mean
+        mean += delta / count
+        squares += delta * (value - mean)
+        if count >= 2:
+            stds.append(math.sqrt(max(squares, 0.0) / (count - 1)))
+    return stds
 
 
 def agent_label(rollout: Mapping[str, Any]) -> str:
