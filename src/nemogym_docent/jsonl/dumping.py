@@ -35,7 +35,8 @@ def _number_groups(data: dict[str, Any]) -> None:
     """Replace the random ids of a dumped run's transcript groups by their positions.
 
     Equal lines give equal bytes; the references between groups and transcripts still hold (an
-    upload gives the groups fresh ids, as Docent requires).
+    upload gives the groups fresh ids, as Docent requires, and names their run again). The
+    groups' ``agent_run_id`` (the run's random id) is left out as the run's id is.
     """
     numbered = {
         group["id"]: f"group-{index}" for index, group in enumerate(data["transcript_groups"])
@@ -44,6 +45,7 @@ def _number_groups(data: dict[str, Any]) -> None:
         group["id"] = numbered[group["id"]]
         parent = group["parent_transcript_group_id"]
         group["parent_transcript_group_id"] = numbered.get(parent, parent)
+        group["agent_run_id"] = None
     for transcript in data["transcripts"]:
         group_id = transcript["transcript_group_id"]
         transcript["transcript_group_id"] = numbered.get(group_id, group_id)

@@ -13,6 +13,7 @@ from nemogym_docent.json_paths import JsonPath
 from nemogym_docent.mapping.cleaning import drop_empty_values, set_unless_empty
 from nemogym_docent.mapping.context import MappingContext
 from nemogym_docent.mapping.full.detail import add_full_detail
+from nemogym_docent.mapping.full.ordering import order_for_docent
 from nemogym_docent.mapping.losses import LossKind
 from nemogym_docent.mapping.transcript import TranscriptBuilder, take_instructions
 from nemogym_docent.models import AgentRef, Item, NemoGymRollout
@@ -85,7 +86,9 @@ def build_agent_run(rollout: NemoGymRollout, context: MappingContext) -> AgentRu
     main = Transcript.model_validate(transcript)
     transcripts, groups = add_full_detail(rollout, main, metadata, context)
     _add_conversion(metadata, context)
-    return AgentRun(name=name, transcripts=transcripts, transcript_groups=groups, metadata=metadata)
+    run = AgentRun(name=name, transcripts=transcripts, transcript_groups=groups, metadata=metadata)
+    order_for_docent(run)
+    return run
 
 
 def _add_conversion(metadata: dict[str, Any], context: MappingContext) -> None:

@@ -42,6 +42,7 @@ from nemogym_docent.mapping.full.nemogym_fields import (
     finish_full_metadata,
     take_nemogym_fields,
 )
+from nemogym_docent.mapping.full.ordering import order_for_docent
 from nemogym_docent.mapping.losses import LossKind
 from nemogym_docent.mapping.transcript import parse_arguments
 from nemogym_docent.models import ConversationMessage, EnvironmentResult
@@ -123,7 +124,9 @@ def build_environment_run(
     )
     metadata["conversion"] = context.conversion()
     name = run_name(identity, label)
-    return AgentRun(name=name, transcripts=transcripts, transcript_groups=groups, metadata=metadata)
+    run = AgentRun(name=name, transcripts=transcripts, transcript_groups=groups, metadata=metadata)
+    order_for_docent(run)
+    return run
 
 
 def _main_transcript(

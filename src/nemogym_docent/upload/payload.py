@@ -18,8 +18,11 @@ _GZIP_LEVEL = 6
 
 
 def run_payload(run: AgentRun) -> bytes:
-    """The run's JSON as an upload sends it (with its ids), compact."""
+    """The run's JSON as an upload sends it (with its ids), compact. Its groups name the run:
+    Docent's server refuses a group without ``agent_run_id`` (which a clone leaves out)."""
     data = to_jsonable_python(run)
+    for group in data["transcript_groups"]:
+        group["agent_run_id"] = data["id"]
     try:
         return orjson.dumps(data)
     except orjson.JSONEncodeError:  # integers past 64 bits, NaN, lone surrogates

@@ -9,9 +9,8 @@ and stays in the raw metadata; its approximations are recorded only when it conv
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from docent.data_models.transcript import Transcript
@@ -21,6 +20,7 @@ from nemogym_docent.errors import ConversionError
 from nemogym_docent.json_paths import JsonPath
 from nemogym_docent.mapping.cleaning import drop_empty_values
 from nemogym_docent.mapping.context import MappingContext
+from nemogym_docent.mapping.full.ordering import stored_time
 from nemogym_docent.mapping.transcript import TranscriptBuilder, take_instructions
 from nemogym_docent.models import Item, Message, Response, ResponsesCreateParams
 
@@ -129,14 +129,6 @@ def _transcript(
 
 
 def created_at(transcript: Transcript) -> datetime | None:
-    """When the transcript's response was made (its ``response_created_at``), if known.
-
-    Docent orders the transcripts and groups of a run by this time.
-    """
-    value = transcript.metadata.get("source", {}).get("response_created_at")
-    if type(value) not in (int, float) or not math.isfinite(value):
-        return None
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+    """When the transcript's response was made (its ``response_created_at``), as Docent stores
+    times, if known (``ordering`` then orders the run by these times)."""
+    return stored_time(transcript.metadata.get("source", {}).get("response_created_at"))
