@@ -7,10 +7,13 @@ failures reader share one reading. The rules are NeMo Gym's (spec: nemogym-0.7.m
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+
+import orjson
 
 LEGACY_AGENT: Final = "legacy_agent"
 SINGLE_AGENT_TURN: Final = "single_agent_turn"
@@ -293,3 +296,17 @@ def standing_attempts(rows: Iterable[tuple[int, Mapping[str, Any]]]) -> dict[int
 def is_final(attempt: FailedAttempt, attempts: int, max_attempts: int = MAX_ATTEMPTS) -> bool:
     """Whether a standing failure is final: terminal, or out of attempts."""
     return attempt.terminal or attempts >= max_attempts
+
+
+def input_digest(row: Mapping[str, Any]) -> str | None:
+    """A digest of the row's request input (``responses_create_params.input``, its keys sorted),
+    or ``None`` when it has none: two rows joined as one task hold the same question when their
+    digests agree (NeMo Gym's own review of ``gym eval compare``, NVIDIA-NeMo/Gym#2531)."""
+    params = row.get("responses_create_params")
+    if not isinstance(params, Mapping) or "input" not in params:
+        return None
+    try:
+        text = orjson.dumps(params["input"], option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        text = repr(params["input"]).encode()
+    return hashlib.blake2b(text, digest_size=16).hexdigest()

@@ -147,3 +147,32 @@ def test_lines_that_are_not_rollouts_are_counted_in_a_note(tmp_path: Path) -> No
     comparison = compare_exports(export, export, note=notes.append)
     assert notes == [f"note: {export}: 2 lines are not JSON objects; left out"] * 2
     assert comparison.as_dict()["agents"]
+
+
+def _asked(task: int, question: str, reward: float) -> dict:
+    return {
+        "agent_ref": {"name": "a"},
+        "_ng_task_index": task,
+        "_ng_rollout_index": 0,
+        "reward": reward,
+        "responses_create_params": {"input": [{"role": "user", "content": question}]},
+    }
+
+
+def test_a_joined_task_with_another_question_is_no_flip() -> None:
+    # The candidate holds 5 other questions under the same 5 indices, and 5 the same.
+    baseline = [_asked(task, f"q{task}", 1.0) for task in range(10)]
+    candidate = [
+        _asked(task, f"q{task}" if task >= 5 else f"other{task}", 0.0) for task in range(10)
+    ]
+    flips = compare_rollouts(baseline, candidate).agents[0].flips
+    assert flips.input_mismatch_count == 5
+    assert flips.input_mismatches == [f"a/task/{task}" for task in range(5)]
+    assert [flip.task for flip in flips.flips] == [f"a/task/{task}" for task in range(5, 10)]
+    assert (flips.common_task_count, flips.pass_to_fail_count) == (5, 5)
+    # Key order inside the input does not make another question; rows without a request do
+    # not count as different.
+    reordered = [dict(row) for row in baseline]
+    reordered[0]["responses_create_params"] = {"input": [{"content": "q0", "role": "user"}]}
+    del reordered[1]["responses_create_params"]
+    assert compare_rollouts(baseline, reordered).agents[0].flips.input_mismatch_count == 0

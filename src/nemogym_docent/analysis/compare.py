@@ -11,19 +11,21 @@ changes, then the task.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
+from nemogym_docent.analysis.intervals import RepeatMeans, welch_interval
 from nemogym_docent.analysis.metrics import (
     MetricsGroup,
     agent_label,
     nemo_gym_task,
     number_of,
     rollout_index,
+    rollout_metrics,
 )
 from nemogym_docent.analysis.selection import task_key
-from nemogym_docent.identity import FAILURE_CLASS, is_masked, task_id_text
+from nemogym_docent.identity import FAILURE_CLASS, input_digest, is_masked, task_id_text
 from nemogym_docent.jsonl.discovery import discover, read_lines
 from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
 
@@ -64,6 +66,9 @@ class FlipSummary:
     net: int | None = None
     flips: list[TaskFlip] = field(default_factory=list)
     reason: str | None = None
+    input_mismatch_count: int = 0
+    """Joined tasks whose two sides hold different request inputs: not compared."""
+    input_mismatches: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[TaskFlip]:
@@ -93,10 +98,45 @@ def flip_direction(baseline_score: float, candidate_score: float) -> Direction |
     return None
 
 
+Inputs = Mapping[str, set[str]]
+
+
+def input_mismatches(
+    baseline: Mapping[str, Sequence[float]],
+    candidate: Mapping[str, Sequence[float]],
+    inputs: tuple[Inputs, Inputs],
+) -> list[str]:
+    """The joined tasks whose sides hold different request inputs (both digests known)."""
+    before, after = inputs
+    common = sorted(set(baseline) & set(candidate))
+    return [
+        task
+        for task in common
+        if before.get(task) and after.get(task) and before[task] != after[task]
+    ]
+
+
 def flip_summary(
+    baseline: Mapping[str, Sequence[float]],
+    candidate: Mapping[str, Sequence[float]],
+    inputs: tuple[Inputs, Inputs] | None = None,
+) -> FlipSummary:
+    """The flips between two runs, each given as its tasks' measured rewards; with both sides'
+    ``inputs`` (digests by task), a joined task whose inputs differ is counted apart and left
+    out of the flips and of every count of common tasks."""
+    mismatched = input_mismatches(baseline, candidate, inputs) if inputs else []
+    summary = _flip_summary(
+        {task: v for task, v in baseline.items() if task not in mismatched},
+        {task: v for task, v in candidate.items() if task not in mismatched},
+    )
+    if not mismatched:
+        return summary
+    return replace(summary, input_mismatch_count=len(mismatched), input_mismatches=mismatched)
+
+
+def _flip_summary(
     baseline: Mapping[str, Sequence[float]], candidate: Mapping[str, Sequence[float]]
 ) -> FlipSummary:
-    """The flips between two runs, each given as its tasks' measured rewards."""
     common = sorted(set(baseline) & set(candidate))
     counts = _TaskCounts(
         len(common), len(set(baseline) - set(candidate)), len(set(candidate) - set(baseline))
@@ -164,16 +204,28 @@ def _mean(values: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class MetricRow:
-    """One metric on both sides; ``delta`` is candidate minus baseline."""
+    """One metric on both sides; ``delta`` is candidate minus baseline. ``mean/*`` rows carry
+    ``gym eval compare``'s 95% intervals (``analysis.intervals``) when the repeats allow them."""
 
     metric: str
     baseline: float | None
     candidate: float | None
     delta: float | None
+    baseline_ci_low: float | None = None
+    baseline_ci_high: float | None = None
+    candidate_ci_low: float | None = None
+    candidate_ci_high: float | None = None
+    delta_ci_low: float | None = None
+    delta_ci_high: float | None = None
 
 
-def metric_rows(baseline: Mapping[str, float], candidate: Mapping[str, float]) -> list[MetricRow]:
-    """A row per metric of either side (baseline order first), spreads across runs left out."""
+def metric_rows(
+    baseline: Mapping[str, float],
+    candidate: Mapping[str, float],
+    repeats: tuple[RepeatMeans, RepeatMeans] | None = None,
+) -> list[MetricRow]:
+    """A row per metric of either side (baseline order first), spreads across runs left out;
+    with both sides' ``repeats``, each ``mean/{f}`` row with its intervals."""
     names = list(baseline) + [name for name in candidate if name not in baseline]
     rows = []
     for name in names:
@@ -181,8 +233,31 @@ def metric_rows(baseline: Mapping[str, float], candidate: Mapping[str, float]) -
             continue
         before, after = baseline.get(name), candidate.get(name)
         delta = None if before is None or after is None else after - before
-        rows.append(MetricRow(name, before, after, delta))
+        row = MetricRow(name, before, after, delta)
+        if repeats is not None and name.startswith(MEAN_PREFIX):
+            row = _with_intervals(row, name.removeprefix(MEAN_PREFIX), *repeats)
+        rows.append(row)
     return rows
+
+
+MEAN_PREFIX: Final = "mean/"
+
+
+def _with_intervals(
+    row: MetricRow, field: str, baseline: RepeatMeans, candidate: RepeatMeans
+) -> MetricRow:
+    before, after = baseline.estimates(field), candidate.estimates(field)
+    sides = baseline.across(field), candidate.across(field)
+    delta = welch_interval(before, after)
+    return replace(
+        row,
+        baseline_ci_low=sides[0].ci_low if sides[0] else None,
+        baseline_ci_high=sides[0].ci_high if sides[0] else None,
+        candidate_ci_low=sides[1].ci_low if sides[1] else None,
+        candidate_ci_high=sides[1].ci_high if sides[1] else None,
+        delta_ci_low=delta[0] if delta else None,
+        delta_ci_high=delta[1] if delta else None,
+    )
 
 
 TASK_ID: Final = "_ng_task_id"
@@ -201,6 +276,7 @@ class _Measured:
     task_key: str | None
     order: tuple[int, int]
     reward: float
+    digest: str | None
 
 
 @dataclass
@@ -210,6 +286,7 @@ class RunSide:
 
     answer_key: str | None = None
     metrics: dict[str, MetricsGroup] = field(default_factory=dict)
+    repeats: dict[str, RepeatMeans] = field(default_factory=dict)
     rewards: dict[str, list[_Measured]] = field(default_factory=dict)
     without_task: int = 0
     """Measured rollouts that name no task, so cannot be joined."""
@@ -223,8 +300,12 @@ class RunSide:
         self.metrics.setdefault(agent, MetricsGroup(self.answer_key)).add(
             rollout, (agent, nemo_gym_task(rollout))
         )
+        if is_masked(rollout):
+            return
+        repeats = self.repeats.setdefault(agent, RepeatMeans())
+        repeats.add(rollout_index(rollout), rollout_metrics(rollout))
         reward = number_of(rollout.get("reward"))
-        if reward is None or is_masked(rollout):
+        if reward is None:
             return
         key = task_key(rollout)
         identity = task_id_text(rollout.get(TASK_ID))
@@ -233,7 +314,8 @@ class RunSide:
             return
         self._arrivals += 1
         order = (rollout_index(rollout), self._arrivals)
-        self.rewards.setdefault(agent, []).append(_Measured(identity, key, order, reward))
+        measured = _Measured(identity, key, order, reward, input_digest(rollout))
+        self.rewards.setdefault(agent, []).append(measured)
 
     def has_task_ids(self) -> bool:
         return all(m.task_id is not None for found in self.rewards.values() for m in found)
@@ -245,6 +327,15 @@ class RunSide:
             task = measured.task_id if join == TASK_ID else measured.task_key
             if task is not None:
                 found.setdefault(task, []).append(measured.reward)
+        return found
+
+    def inputs(self, agent: str, join: JoinKey) -> dict[str, set[str]]:
+        """Each task's request input digests (``identity.input_digest``), by the join key."""
+        found: dict[str, set[str]] = {}
+        for measured in self.rewards.get(agent, []):
+            task = measured.task_id if join == TASK_ID else measured.task_key
+            if task is not None and measured.digest is not None:
+                found.setdefault(task, set()).add(measured.digest)
         return found
 
 
@@ -313,8 +404,17 @@ def compare_sides(baseline: RunSide, candidate: RunSide) -> Comparison:
                 agent,
                 len(before),
                 len(after),
-                metric_rows(baseline.metrics[agent].metrics(), candidate.metrics[agent].metrics()),
-                flip_summary(before, after),
+                metric_rows(
+                    baseline.metrics[agent].metrics(),
+                    candidate.metrics[agent].metrics(),
+                    (
+                        baseline.repeats.get(agent, RepeatMeans()),
+                        candidate.repeats.get(agent, RepeatMeans()),
+                    ),
+                ),
+                flip_summary(
+                    before, after, (baseline.inputs(agent, join), candidate.inputs(agent, join))
+                ),
             )
         )
     return Comparison(

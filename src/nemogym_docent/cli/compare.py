@@ -95,6 +95,12 @@ def print_comparison(comparison: Comparison, console: Console) -> None:
     for agent in data["agents"]:
         console.print(_metrics_table(agent))
         console.print(_flip_line(agent["flips"]))
+        mismatched = agent["flips"]["input_mismatch_count"]
+        if mismatched:
+            console.print(
+                f"warning: {mismatched:,} joined tasks hold another question on each side "
+                "(their request inputs differ): left out of the flips"
+            )
         if agent["flips"]["flips"]:
             console.print(_flips_table(agent["flips"]["flips"]))
 
@@ -105,7 +111,7 @@ def _metrics_table(agent: dict[str, Any]) -> Table:
         f"{agent['candidate_task_count']:,} in the candidate"
     )
     table = Table(title=title, box=box.SIMPLE, title_justify="left")
-    for column in ("metric", "baseline", "candidate", "delta"):
+    for column in ("metric", "baseline", "candidate", "delta", "Δ 95% CI"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     rows = {row["metric"]: row for row in agent["metrics"]}
     shown = ["pass@1/accuracy"]
@@ -117,7 +123,11 @@ def _metrics_table(agent: dict[str, Any]) -> Table:
     for name in dict.fromkeys(name for name in shown if name in rows):
         row = rows[name]
         table.add_row(
-            escape(name), _number(row["baseline"]), _number(row["candidate"]), _delta(row["delta"])
+            escape(name),
+            _number(row["baseline"]),
+            _number(row["candidate"]),
+            _delta(row["delta"]),
+            _interval(row["delta_ci_low"], row["delta_ci_high"]),
         )
     return table
 
@@ -162,6 +172,10 @@ def _flips_table(flips: list[dict[str, Any]]) -> Table:
 
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:,.4g}"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "" if low is None or high is None else f"[{low:+,.4g}, {high:+,.4g}]"
 
 
 def _delta(value: float | None) -> str:
