@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RAY_VENV := .venv-ray
 RAY_STAMP := $(RAY_VENV)/.installed
 
-.PHONY: install lock models check-models lint typecheck test test-ray test-server demo bench clean
+.PHONY: install lock models check-models lint typecheck test test-ray test-server test-ui demo bench clean
 
 # Byte-compiled modules: without them every command compiles its imports again (0.3 s of start-up)
 # wherever PYTHONDONTWRITEBYTECODE is set. compileall skips what is up to date.
@@ -59,6 +59,12 @@ test-ray: $(RAY_STAMP)
 # temporary state folder and stopped after; skipped when that folder is absent.
 test-server: install
 	scripts/test-server.sh
+
+# The HTML reports in a real browser: Debian's Chromium (installed when missing), driven by
+# Playwright (from the locks); make test skips these tests where Chromium is absent.
+test-ui: install
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	$(BIN)/python -m pytest -p no:cacheprovider tests/reports/test_reports_in_a_browser.py
 
 demo: install
 	$(BIN)/nemogym-docent convert examples/rollouts.jsonl -o examples/agent_runs.jsonl

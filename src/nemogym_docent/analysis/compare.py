@@ -348,6 +348,9 @@ class AgentComparison:
     candidate_task_count: int
     metrics: list[MetricRow]
     flips: FlipSummary
+    task_scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Each compared task's mean reward on both sides (the tasks whose inputs match); for the
+    reports' per-task picture, not in ``as_dict``."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -399,6 +402,10 @@ def compare_sides(baseline: RunSide, candidate: RunSide) -> Comparison:
     agents = []
     for agent in sorted(common):
         before, after = baseline.tasks(agent, join), candidate.tasks(agent, join)
+        flips = flip_summary(
+            before, after, (baseline.inputs(agent, join), candidate.inputs(agent, join))
+        )
+        compared = sorted(set(before) & set(after) - set(flips.input_mismatches))
         agents.append(
             AgentComparison(
                 agent,
@@ -412,9 +419,8 @@ def compare_sides(baseline: RunSide, candidate: RunSide) -> Comparison:
                         candidate.repeats.get(agent, RepeatMeans()),
                     ),
                 ),
-                flip_summary(
-                    before, after, (baseline.inputs(agent, join), candidate.inputs(agent, join))
-                ),
+                flips,
+                {task: (_mean(before[task]), _mean(after[task])) for task in compared},
             )
         )
     return Comparison(

@@ -368,6 +368,17 @@ class MetricsGroup:
             sums[0] += 1
             sums[1] += value
 
+    def task_rewards(self) -> dict[Hashable, list[float | None]]:
+        """Each task's rollouts in rollout order: the reward, or ``None`` when the rollout is
+        masked or has no numeric reward."""
+        return {
+            task: [
+                None if entry.masked else entry.reward
+                for entry in sorted(entries, key=lambda entry: entry.order)
+            ]
+            for task, entries in self._tasks.items()
+        }
+
     def task_sizes(self) -> list[int]:
         """The number of rollouts of each task, masked ones included."""
         return [len(entries) for entries in self._tasks.values()]

@@ -13,9 +13,11 @@ from nemogym_docent.cli.options import (
     AnswerKey,
     Conversion,
     Failures,
+    HtmlReport,
     Inputs,
     IssueFormat,
     JudgeLeniently,
+    MarkdownReport,
     Quiet,
     Selecting,
     Sending,
@@ -198,6 +200,8 @@ def summary(
     where: Where = None,
     failures: Failures = False,
     answer_key: AnswerKey = None,
+    html: HtmlReport = None,
+    markdown: MarkdownReport = None,
     quiet: Quiet = False,
 ) -> None:
     """Summarize rollouts per file, per agent and in total: tasks, rewards, NeMo Gym's metrics
@@ -205,6 +209,7 @@ def summary(
 
     Reads each input once, holding a few numbers per rollout.
     """
+    from nemogym_docent.cli.reports import Reports  # noqa: PLC0415
     from nemogym_docent.cli.summary import run_summary  # noqa: PLC0415 (loads the converter)
 
     run_summary(
@@ -214,6 +219,7 @@ def summary(
         answer_key=answer_key,
         failures=failures,
         quiet=quiet,
+        reports=Reports(html, markdown),
     )
 
 
@@ -234,6 +240,8 @@ def compare(
         typer.Option("--fail-on-regression", help="Exit 1 when any task regressed (for CI)."),
     ] = False,
     answer_key: AnswerKey = None,
+    html: HtmlReport = None,
+    markdown: MarkdownReport = None,
     upload: Annotated[
         bool,
         typer.Option(
@@ -253,6 +261,7 @@ def compare(
     """
     from nemogym_docent.cli.compare import run_compare  # noqa: PLC0415
     from nemogym_docent.cli.reporting import fail  # noqa: PLC0415
+    from nemogym_docent.cli.reports import Reports  # noqa: PLC0415
     from nemogym_docent.cli.upload import UploadOptions  # noqa: PLC0415
 
     if not upload and (sending.collection_id or sending.collection_name or sending.dry_run):
@@ -264,6 +273,7 @@ def compare(
         answer_key=answer_key,
         fail_on_regression=fail_on_regression,
         quiet=conversion.quiet,
+        reports=Reports(html, markdown),
         upload=(
             UploadOptions([baseline, candidate], sending, conversion, Selecting())
             if upload

@@ -15,6 +15,7 @@ from rich.table import Table
 from nemogym_docent.analysis.compare import Comparison, compare_exports
 from nemogym_docent.analysis.selection import Selection
 from nemogym_docent.cli.reporting import ExitCode, fail, say
+from nemogym_docent.cli.reports import Reports
 from nemogym_docent.cli.summary import highest_k
 from nemogym_docent.cli.upload import UploadOptions, run_upload
 from nemogym_docent.engine.comparing import CompareStage, Side
@@ -33,6 +34,7 @@ def run_compare(
     fail_on_regression: bool,
     quiet: bool,
     upload: UploadOptions | None = None,
+    reports: Reports | None = None,
 ) -> None:
     """Compare and print the comparison; with ``upload``, send both sides of every flipped task
     to one collection and print links to them. Exits 1 on a regression when asked."""
@@ -48,11 +50,25 @@ def run_compare(
     else:
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
         print_comparison(comparison, console)
+    if reports is not None and reports.asked:
+        _write_reports(comparison, baseline, candidate, reports, quiet=quiet)
     if upload is not None:
         _upload_flips(comparison, baseline, candidate, upload)
     if fail_on_regression and comparison.regressed:
         say("error: a task regressed (--fail-on-regression)")
         raise SystemExit(ExitCode.INVALID)
+
+
+def _write_reports(
+    comparison: Comparison, baseline: str, candidate: str, reports: Reports, *, quiet: bool
+) -> None:
+    from nemogym_docent.reports import html, markdown  # noqa: PLC0415 (Altair loads slowly)
+
+    reports.write(
+        lambda: html.comparison_html(comparison, baseline=baseline, candidate=candidate),
+        lambda: markdown.comparison_markdown(comparison, baseline=baseline, candidate=candidate),
+        quiet=quiet,
+    )
 
 
 def _upload_flips(

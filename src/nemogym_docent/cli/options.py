@@ -166,6 +166,26 @@ AnswerKey = Annotated[
         help="The answer field majority@k votes on (default: extracted_answer, where present).",
     ),
 ]
+HtmlReport = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="FILE",
+        help="Also write the report as one self-contained HTML file: charts, every number of "
+        "--format json, no request leaving the page (docs/reports.md).",
+        dir_okay=False,
+    ),
+]
+MarkdownReport = Annotated[
+    Path | None,
+    typer.Option(
+        "--markdown",
+        metavar="FILE",
+        help="Also write GitHub-flavoured markdown (headline numbers and a Mermaid chart) for "
+        "a CI job summary ($GITHUB_STEP_SUMMARY) or a PR comment.",
+        dir_okay=False,
+    ),
+]
 GroupBy = Annotated[
     Literal["task"] | None,
     typer.Option(

@@ -16,6 +16,7 @@ from rich.table import Table
 from nemogym_docent.analysis.summary import ExportSummary, summarize_sources
 from nemogym_docent.analysis.where import WhereError, compile_conditions
 from nemogym_docent.cli.reporting import fail, say
+from nemogym_docent.cli.reports import Reports
 from nemogym_docent.jsonl.discovery import InputError, discover
 
 REFUSALS_SHOWN = 10
@@ -30,8 +31,10 @@ def run_summary(
     answer_key: str | None,
     failures: bool,
     quiet: bool,
+    reports: Reports | None = None,
 ) -> None:
-    """Read every input once and print the summary (tables or JSON) on stdout."""
+    """Read every input once and print the summary (tables or JSON) on stdout; write the
+    reports asked for."""
     try:
         conditions = compile_conditions(where)
     except WhereError as exc:
@@ -51,8 +54,23 @@ def run_summary(
     if output_format == "json":
         sys.stdout.buffer.write(orjson.dumps(summary.as_dict(), option=orjson.OPT_INDENT_2))
         sys.stdout.buffer.write(b"\n")
-        return
-    print_summary(summary, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
+    else:
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+        print_summary(summary, console)
+    if reports is not None and reports.asked:
+        _write_reports(summary, inputs, reports, quiet=quiet)
+
+
+def _write_reports(
+    summary: ExportSummary, inputs: list[str], reports: Reports, *, quiet: bool
+) -> None:
+    from nemogym_docent.reports import html, markdown  # noqa: PLC0415 (Altair loads slowly)
+
+    reports.write(
+        lambda: html.summary_html(summary, inputs=inputs),
+        lambda: markdown.summary_markdown(summary, inputs=inputs),
+        quiet=quiet,
+    )
 
 
 def print_summary(summary: ExportSummary, console: Console) -> None:

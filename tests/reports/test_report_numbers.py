@@ -1,0 +1,191 @@
+"""The reports hold the numbers of ``--format json``: the HTML embeds them whole and shows them
+in its tables (each cell's ``data-value``), the markdown shows the headline ones."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import made_exports
+from cli_helpers import run_cli
+
+from nemogym_docent import summarize_jsonl_files
+from nemogym_docent.reports.charts import summary_charts
+from nemogym_docent.reports.html import headline_names, number
+
+REPORT_DATA = re.compile(r'<script type="application/json" id="report-data">(.*?)</script>', re.S)
+
+
+class Cells(html.parser.HTMLParser):
+    """Every (table class, agent, metric, data-value) of the HTML's metric tables, and every
+    link."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table: tuple[str, str] | None = None
+        self.row_metric: str | None = None
+        self.values: list[tuple[str, str, str, str]] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "table" and "metrics" in (found.get("class") or ""):
+            self.table = (found["class"] or "", found.get("data-agent") or "")
+        if tag == "tr" and found.get("data-metric"):
+            self.row_metric = found["data-metric"]
+        if tag in ("td", "span") and self.table and "data-value" in found:
+            metric = found.get("data-metric") or self.row_metric or ""
+            self.values.append((self.table[0], self.table[1], metric, found["data-value"] or ""))
+        if tag == "a" and found.get("href"):
+            self.links.append(found["href"] or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.table = None
+
+
+def embedded(page: str) -> Any:
+    found = REPORT_DATA.search(page)
+    assert found is not None
+    return json.loads(found.group(1).replace("<\\/", "</"))
+
+
+def made(tmp_path: Path) -> list[str]:
+    """Binary and continuous rewards, masked rollouts, failed attempts, several agents."""
+    binary = made_exports.rollouts(
+        1, agents={"math_agent": 0.5, "code_agent": 0.3}, tasks=12, repeats=4, masked=0.1
+    )
+    continuous = made_exports.rollouts(
+        2, agents={"judge": 0.5}, tasks=6, repeats=3, continuous=True
+    )
+    return [
+        str(made_exports.write(tmp_path / "binary.jsonl", binary)),
+        str(
+            made_exports.write(
+                tmp_path / "binary_failures.jsonl", made_exports.failed_attempts("math_agent", 3)
+            )
+        ),
+        str(made_exports.write(tmp_path / "continuous.jsonl", continuous)),
+    ]
+
+
+def summary_reports(tmp_path: Path, inputs: list[str]) -> tuple[Any, str, str]:
+    page, markdown = tmp_path / "report.html", tmp_path / "report.md"
+    result = run_cli(
+        ["summary", *inputs, "--format", "json", "--html", str(page), "--markdown", str(markdown)]
+    )
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout), page.read_text("utf-8"), markdown.read_text("utf-8")
+
+
+def check_summary(data: Any, page: str, markdown: str) -> None:
+    assert embedded(page) == data
+    cells = Cells()
+    cells.feed(page)
+    shown = 0
+    for table, agent, metric, value in cells.values:
+        if "headline" in table or "all" in table:
+            assert json.loads(value) == data["agents"][agent]["metrics"][metric]
+            shown += 1
+    every = sum(len(group["metrics"]) for group in data["agents"].values())
+    headline = sum(len(headline_names(group["metrics"])) for group in data["agents"].values())
+    assert shown == every + headline
+    for agent, group in data["agents"].items():
+        for metric in headline_names(group["metrics"]):
+            assert f"| {metric} | {number(group['metrics'][metric])} |" in markdown, (agent, metric)
+    # Tasks solved and coverage always; the others where there is something to draw.
+    assert page.count("<svg") >= 2 * len(data["agents"])
+
+
+def test_summary_reports_of_made_exports(tmp_path: Path) -> None:
+    data, page, markdown = summary_reports(tmp_path, made(tmp_path))
+    assert set(data["agents"]) == {"math_agent", "code_agent", "judge"}
+    assert data["agents"]["math_agent"]["failures"]["attempts"] == 3
+    assert data["agents"]["math_agent"]["metrics"]["coverage/masked_rollouts"] > 0
+    check_summary(data, page, markdown)
+    assert "```mermaid\nxychart-beta" in markdown
+    assert "failed: agent_request_failed" in page  # the coverage chart names each failure class
+
+
+def test_summary_reports_of_every_corpus_file(tmp_path: Path, corpus_dir: Path) -> None:
+    for path in sorted(corpus_dir.glob("*.jsonl")):
+        data, page, markdown = summary_reports(tmp_path, [str(path)])
+        if data["agents"]:
+            check_summary(data, page, markdown)
+
+
+def test_compare_reports(tmp_path: Path) -> None:
+    baseline = made_exports.rollouts(
+        1, agents={"a": 0.4, "b": 0.5}, tasks=20, repeats=4, masked=0.05
+    )
+    candidate = made_exports.rollouts(2, agents={"a": 0.6, "b": 0.5}, tasks=20, repeats=4)
+    for row in candidate:
+        if row["_ng_task_index"] < 3:  # another question under the same index
+            row["responses_create_params"] = {"input": f"other {row['_ng_task_index']}"}
+    before = made_exports.write(tmp_path / "base.jsonl", baseline)
+    after = made_exports.write(tmp_path / "cand.jsonl", candidate)
+    page, markdown = tmp_path / "c.html", tmp_path / "c.md"
+    result = run_cli(
+        [
+            "compare",
+            str(before),
+            str(after),
+            "--format",
+            "json",
+            "--html",
+            str(page),
+            "--markdown",
+            str(markdown),
+        ]
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    text, md = page.read_text("utf-8"), markdown.read_text("utf-8")
+    assert embedded(text) == data
+    cells = Cells()
+    cells.feed(text)
+    rows = {
+        (agent["agent"], row["metric"]): row for agent in data["agents"] for row in agent["metrics"]
+    }
+    checked = 0
+    for _table, agent, metric, value in cells.values:
+        row = rows[(agent, metric)]
+        assert json.loads(value) in [row[key] for key in row if key != "metric"]
+        checked += 1
+    assert checked > 0
+    for agent in data["agents"]:
+        flips = agent["flips"]
+        assert flips["input_mismatch_count"] == 3
+        # Every flip is in the page, not ten.
+        for flip in flips["flips"]:
+            assert f'data-task="{flip["task"]}"' in text
+        mean = next(row for row in agent["metrics"] if row["metric"] == "mean/reward")
+        assert mean["delta_ci_low"] is not None
+        assert f"[{number(mean['delta_ci_low'])}, {number(mean['delta_ci_high'])}]" in md
+        assert f"| mean/reward | {number(mean['baseline'])} | {number(mean['candidate'])} |" in md
+
+
+def test_an_unwritable_report_path_fails_in_one_line(tmp_path: Path) -> None:
+    inputs = made(tmp_path)
+    result = run_cli(["summary", *inputs, "--html", str(tmp_path / "missing" / "r.html")])
+    assert result.exit_code == 2
+    assert "error: cannot write" in result.stderr
+    assert not list(tmp_path.glob("missing*"))
+
+
+def test_without_links_the_page_offers_the_upload_command(tmp_path: Path) -> None:
+    inputs = made(tmp_path)
+    _, page, _ = summary_reports(tmp_path, inputs)
+    assert "nemogym-docent upload " in page
+    assert "--collection-name NAME" in page
+
+
+def test_library_users_get_the_charts_as_objects(tmp_path: Path) -> None:
+    charts = summary_charts(summarize_jsonl_files(made(tmp_path)))
+    assert set(charts) == {"math_agent", "code_agent", "judge"}
+    assert all(isinstance(chart, alt.TopLevelMixin) for chart in charts["math_agent"].values())
+    assert {"reward_distribution", "pass_at_k", "task_grid"} <= set(charts["math_agent"])
