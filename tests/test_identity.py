@@ -6,12 +6,20 @@ import json
 from typing import Any
 
 import pytest
+from builders import rollout
 from parity import SPEC_EXAMPLES
 
+from nemogym_docent.analysis.compare import compare_rollouts
+from nemogym_docent.analysis.selection import Selection, collect_task_rewards
+from nemogym_docent.analysis.summary import summarize_rollouts
+from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
+from nemogym_docent.engine.line_tasks import _converted
 from nemogym_docent.identity import (
     FailedAttempt,
     Verdict,
     is_final,
+    number_of,
+    numeric_reward,
     read_failed_attempt,
     read_identity,
     read_verdict,
@@ -124,3 +132,30 @@ def test_a_key_repeated_five_times_stands_once_with_five_attempts() -> None:
     assert attempt is not None
     assert is_final(attempt, 5)
     assert not is_final(attempt, 2)
+
+
+def test_one_reading_of_a_numeric_reward() -> None:
+    # NeMo Gym's rule: booleans are 0 and 1; NaN is no value (its profiler drops it).
+    assert numeric_reward({"reward": True}) == 1.0
+    assert numeric_reward({"reward": False}) == 0.0
+    assert numeric_reward({"reward": 0.25}) == 0.25
+    assert numeric_reward({"reward": float("nan")}) is None
+    assert numeric_reward({"reward": "1"}) is None
+    assert numeric_reward({}) is None
+    assert number_of(3) == 3.0
+
+
+def test_summary_compare_selection_and_convert_read_rewards_alike() -> None:
+    rows = [
+        {"agent_ref": {"name": "a"}, "_ng_task_index": 0, "_ng_rollout_index": i, "reward": r}
+        for i, r in enumerate([True, False, float("nan")])
+    ]
+    summary = summarize_rollouts(rows).as_dict()["agents"]["a"]
+    assert summary["reward"]["count"] == 2
+    assert summary["metrics"]["mean/reward"] == 0.5
+    assert compare_rollouts(rows, rows).agents[0].task_scores == {"a/task/0": (0.5, 0.5)}
+    group = collect_task_rewards(rows, Selection()).group("a/task/0")
+    assert group is not None
+    assert (group.reward_min, group.reward_max) == (0.0, 1.0)
+    run = convert_nemogym_rollout_to_agent_run(rollout(reward=True))
+    assert _converted(1, run, b"{}").reward == 1.0

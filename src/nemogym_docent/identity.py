@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -94,6 +95,24 @@ def read_verdict(row: Mapping[str, Any]) -> Verdict | None:
         failure_kind=_text(row.get("failure_kind")),
         failure_reason=_text(row.get("failure_reason")),
     )
+
+
+def number_of(value: Any) -> float | None:
+    """A JSON number, or a boolean as 0 or 1, as a float; ``None`` for anything else and NaN.
+
+    NeMo Gym's rule: its metric code turns booleans into 0 and 1 (``reward_profile``:
+    ``int(v) if isinstance(v, bool)``, and its profiler's per-rollout columns), and its
+    profiler's means drop NaN (``dropna``). This is the one reading of a numeric reward (and
+    of any per-rollout number) for ``summary``, ``compare``, the selection and the counts of
+    ``convert`` and ``upload``."""
+    if not isinstance(value, int | float) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def numeric_reward(row: Mapping[str, Any]) -> float | None:
+    """The row's ``reward`` read by ``number_of`` (``true`` is 1, NaN is no reward)."""
+    return number_of(row.get("reward"))
 
 
 def is_masked(row: Mapping[str, Any]) -> bool:

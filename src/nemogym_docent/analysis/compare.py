@@ -20,12 +20,17 @@ from nemogym_docent.analysis.metrics import (
     MetricsGroup,
     agent_label,
     nemo_gym_task,
-    number_of,
     rollout_index,
     rollout_metrics,
 )
 from nemogym_docent.analysis.selection import task_key
-from nemogym_docent.identity import FAILURE_CLASS, input_digest, is_masked, task_id_text
+from nemogym_docent.identity import (
+    FAILURE_CLASS,
+    input_digest,
+    is_masked,
+    numeric_reward,
+    task_id_text,
+)
 from nemogym_docent.jsonl.discovery import discover, read_lines
 from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
 
@@ -304,7 +309,7 @@ class RunSide:
             return
         repeats = self.repeats.setdefault(agent, RepeatMeans())
         repeats.add(rollout_index(rollout), rollout_metrics(rollout))
-        reward = number_of(rollout.get("reward"))
+        reward = numeric_reward(rollout)
         if reward is None:
             return
         key = task_key(rollout)

@@ -26,7 +26,13 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
 
-from nemogym_docent.identity import is_masked, read_failed_attempt, read_identity
+from nemogym_docent.identity import (
+    is_masked,
+    number_of,
+    numeric_reward,
+    read_failed_attempt,
+    read_identity,
+)
 
 ACCURACY: Final = "accuracy"
 NO_ANSWER: Final = "no_answer"
@@ -259,13 +265,6 @@ def rollout_metrics(rollout: Mapping[str, Any]) -> dict[str, float]:
     return metrics
 
 
-def number_of(value: Any) -> float | None:
-    """A JSON number or boolean (as 0 or 1) as a float; ``None`` for anything else and NaN."""
-    if not isinstance(value, int | float) or math.isnan(value):
-        return None
-    return float(value)
-
-
 def answer_of(value: Any) -> Hashable | None:
     """An answer field's value as something to count: a JSON array or object by its text."""
     if value is None or isinstance(value, Hashable):
@@ -325,7 +324,7 @@ class RolloutEntry:
         key = answer_key or DEFAULT_ANSWER_KEY
         return cls(
             order=(rollout_index(rollout), arrival),
-            reward=number_of(rollout.get("reward")),
+            reward=numeric_reward(rollout),
             answer=answer_of(rollout.get(key)),
             has_answer=key in rollout,
             masked=is_masked(rollout),

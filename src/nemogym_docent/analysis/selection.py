@@ -9,7 +9,6 @@ each task's lowest and highest reward before it keeps anything, so it reads the 
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from nemogym_docent.analysis.where import Where, compile_conditions, matches_all
+from nemogym_docent.identity import numeric_reward
 from nemogym_docent.jsonl.parsing import BLANK, parse_line
 
 T = TypeVar("T")
@@ -40,15 +40,6 @@ def task_key(rollout: Any) -> str | None:
             prefix = f"{agent}/" if isinstance(agent, str) and agent else ""
             return f"{prefix}task/{value}"
     return None
-
-
-def numeric_reward(rollout: Any) -> float | None:
-    """The rollout's ``reward`` as a number (``true`` is 1), or ``None`` when it has none."""
-    reward = rollout.get("reward") if isinstance(rollout, dict) else None
-    if not isinstance(reward, int | float):
-        return None
-    value = float(reward)
-    return None if math.isnan(value) else value
 
 
 @dataclass(frozen=True)
@@ -157,7 +148,7 @@ def collect_task_rewards(
         rollout = rollout_of(item)
         if matches_all(selection.conditions, rollout):
             task = task_of(item) if task_of else task_key(rollout)
-            tasks.add(task, numeric_reward(rollout))
+            tasks.add(task, numeric_reward(rollout) if isinstance(rollout, dict) else None)
     return tasks
 
 

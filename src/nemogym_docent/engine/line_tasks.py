@@ -16,7 +16,7 @@ from nemogym_docent.convert import (
     convert_rollout,
 )
 from nemogym_docent.errors import ConversionError, Issue
-from nemogym_docent.identity import read_identity
+from nemogym_docent.identity import number_of, read_identity
 from nemogym_docent.json_paths import json_type_name, render_json_path
 from nemogym_docent.jsonl.chunks import Lines, numbered_lines
 from nemogym_docent.jsonl.discovery import Source, sidecar_reason
@@ -333,7 +333,6 @@ def _converted(number: int, run: AgentRun, raw: bytes, payload: bytes | None = N
     )
     reward = run.metadata.get("scores", {}).get("reward")
     conversion = run.metadata.get("conversion")
-    numeric = isinstance(reward, int | float) and not isinstance(reward, bool)
     return LineResult(
         number,
         output=dump_agent_run(run, raw) if payload is None else payload,
@@ -341,7 +340,7 @@ def _converted(number: int, run: AgentRun, raw: bytes, payload: bytes | None = N
         size=len(raw),
         messages=len(messages),
         tool_calls=tool_calls,
-        reward=float(reward) if numeric else None,
+        reward=number_of(reward),
         losses=None
         if conversion is None or conversion["mode"] != "lenient"
         else tuple(

@@ -302,38 +302,54 @@ def metric_intervals(rows: Sequence[Mapping[str, Any]]) -> alt.LayerChart | None
 
 def task_scatter(
     task_scores: Mapping[str, tuple[float, float]], flips: Mapping[str, str]
-) -> alt.Chart:
-    """Each compared task: baseline mean reward against candidate mean reward, binned into a
-    10 × 10 grid of counts (so that any number of tasks reads the same), flips marked."""
+) -> alt.TopLevelMixin:
+    """Each compared task: baseline mean reward against candidate mean reward, counted in a
+    10 × 10 grid over the rewards' range (so that any number of tasks reads the same), with the
+    diagonal where nothing moved."""
+    scores = [value for pair in task_scores.values() for value in pair]
+    low, high = min(0.0, *scores), max(1.0, *scores)
+    width = (high - low) / 10
     cells: dict[tuple[int, int], dict[str, Any]] = {}
     for task, (before, after) in task_scores.items():
-        key = (_decile(before), _decile(after))
+        key = (_bin(before, low, width), _bin(after, low, width))
         cell = cells.setdefault(
-            key, {"baseline": key[0] / 10, "candidate": key[1] / 10, "tasks": 0, "flipped": 0}
+            key,
+            {
+                "baseline": low + key[0] * width,
+                "baseline_end": low + (key[0] + 1) * width,
+                "candidate": low + key[1] * width,
+                "candidate_end": low + (key[1] + 1) * width,
+                "tasks": 0,
+                "flipped": 0,
+            },
         )
         cell["tasks"] += 1
         cell["flipped"] += task in flips
-    values = list(cells.values())
-    scale = alt.Scale(domain=[0, 1])
-    return (
-        alt.Chart(alt.Data(values=values), title="Per task: baseline against candidate mean reward")
+    scale = alt.Scale(domain=[low, high])
+    counts = (
+        alt.Chart(alt.Data(values=list(cells.values())))
         .mark_rect()
         .encode(
-            x=alt.X(
-                "baseline:Q", bin=alt.Bin(step=0.1, extent=[0, 1]), scale=scale, title="baseline"
-            ),
-            y=alt.Y(
-                "candidate:Q", bin=alt.Bin(step=0.1, extent=[0, 1]), scale=scale, title="candidate"
-            ),
+            x=alt.X("baseline:Q", scale=scale, title="baseline mean reward"),
+            x2="baseline_end:Q",
+            y=alt.Y("candidate:Q", scale=scale, title="candidate mean reward"),
+            y2="candidate_end:Q",
             color=alt.Color("tasks:Q", scale=alt.Scale(scheme="blues"), title="tasks"),
             tooltip=["tasks:Q", "flipped:Q"],
         )
-        .properties(width=300, height=300)
+    )
+    diagonal = (
+        alt.Chart(alt.Data(values=[{"x": low, "y": low}, {"x": high, "y": high}]))
+        .mark_line(color="#888", strokeDash=[4, 4])
+        .encode(x="x:Q", y="y:Q")
+    )
+    return alt.layer(counts, diagonal, title="Per task: baseline against candidate").properties(
+        width=300, height=300
     )
 
 
-def _decile(value: float) -> int:
-    return min(max(int(value * 10), 0), 9)
+def _bin(value: float, low: float, width: float) -> int:
+    return min(max(int((value - low) / width), 0), 9)
 
 
 def agent_charts(group: Mapping[str, Any], rows: Sequence[TaskRow]) -> dict[str, alt.TopLevelMixin]:
