@@ -11,11 +11,14 @@ from typing import Any
 
 import altair as alt
 import made_exports
+import pytest
 from cli_helpers import run_cli
+from fake_docent import COLLECTION, FakeDocent, urls
 
 from nemogym_docent import summarize_jsonl_files
 from nemogym_docent.reports.charts import summary_charts
 from nemogym_docent.reports.html import headline_names, number
+from nemogym_docent.upload.ledger import default_ledger_path, stored_runs
 
 REPORT_DATA = re.compile(r'<script type="application/json" id="report-data">(.*?)</script>', re.S)
 
@@ -189,3 +192,46 @@ def test_library_users_get_the_charts_as_objects(tmp_path: Path) -> None:
     assert set(charts) == {"math_agent", "code_agent", "judge"}
     assert all(isinstance(chart, alt.TopLevelMixin) for chart in charts["math_agent"].values())
     assert {"reward_distribution", "pass_at_k", "task_grid"} <= set(charts["math_agent"])
+
+
+def test_cells_link_to_the_runs_the_upload_ledger_holds(
+    tmp_path: Path, docent: FakeDocent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = made_exports.rollouts(3, agents={"math_agent": 0.5}, tasks=4, repeats=3)
+    for row in rows:  # rollouts Docent's converter takes, so that upload sends every one
+        row.pop("ng_perf")
+        row["response"] = {
+            "output": [],
+            "id": "r",
+            "created_at": 0,
+            "model": "m",
+            "object": "response",
+            "parallel_tool_calls": False,
+            "tool_choice": "auto",
+            "tools": [],
+        }
+    export = made_exports.write(tmp_path / "results.jsonl", rows)
+    sent = run_cli(
+        ["upload", str(export), "--collection-name", "evals", "--lenient", *urls(docent.server)]
+    )
+    assert sent.exit_code == 0, sent.stderr
+    monkeypatch.setenv("DOCENT_FRONTEND_URL", "http://127.0.0.1:1/web")
+    page = tmp_path / "linked.html"
+    made_page = run_cli(
+        ["summary", str(export), "--html", str(page), "--docent-collection", COLLECTION]
+    )
+    assert made_page.exit_code == 0, made_page.stderr
+    runs = stored_runs(default_ledger_path(), COLLECTION)
+    assert len(runs) == len(rows)
+    cells = Cells()
+    cells.feed(page.read_text("utf-8"))
+    hrefs = set(re.findall(r'xlink:href="([^"]+)"', page.read_text("utf-8")))
+    expected = {
+        f"http://127.0.0.1:1/web/dashboard/{COLLECTION}/agent_run/{run}" for run in runs.values()
+    }
+    assert hrefs == expected
+    assert "--docent-collection ID" not in page.read_text("utf-8")
+    # A collection the ledger does not know: no links, the upload command instead, and a note.
+    other = run_cli(["summary", str(export), "--html", str(page), "--docent-collection", "other"])
+    assert "holds no run of these files" in other.stderr
+    assert "xlink:href" not in page.read_text("utf-8")

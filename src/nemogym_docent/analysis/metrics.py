@@ -318,9 +318,18 @@ class RolloutEntry:
     answer: Hashable | None
     has_answer: bool
     masked: bool
+    origin: str | None = None
+    """``"{file}:{line}"`` it was read from, when known (as the upload ledger names it)."""
 
     @classmethod
-    def read(cls, rollout: Mapping[str, Any], *, answer_key: str | None, arrival: int) -> Self:
+    def read(
+        cls,
+        rollout: Mapping[str, Any],
+        *,
+        answer_key: str | None,
+        arrival: int,
+        origin: str | None = None,
+    ) -> Self:
         key = answer_key or DEFAULT_ANSWER_KEY
         return cls(
             order=(rollout_index(rollout), arrival),
@@ -328,6 +337,7 @@ class RolloutEntry:
             answer=answer_of(rollout.get(key)),
             has_answer=key in rollout,
             masked=is_masked(rollout),
+            origin=origin,
         )
 
 
@@ -375,6 +385,13 @@ class MetricsGroup:
                 None if entry.masked else entry.reward
                 for entry in sorted(entries, key=lambda entry: entry.order)
             ]
+            for task, entries in self._tasks.items()
+        }
+
+    def task_origins(self) -> dict[Hashable, list[str | None]]:
+        """Each task's rollouts in rollout order (as ``task_rewards``): where each was read."""
+        return {
+            task: [entry.origin for entry in sorted(entries, key=lambda entry: entry.order)]
             for task, entries in self._tasks.items()
         }
 

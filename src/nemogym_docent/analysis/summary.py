@@ -204,8 +204,9 @@ class ExportSummary:
             found = groups[name] = GroupSummary(self.answer_key)
         return found
 
-    def add(self, file: str, record: Any, *, refusal: str | None) -> None:
-        """Count one parsed record of ``file``; ``refusal`` is why strict refuses it, if it does."""
+    def add(self, file: str, record: Any, *, refusal: str | None, line: int | None = None) -> None:
+        """Count one parsed record of ``file`` (at ``line``, when known); ``refusal`` is why
+        strict refuses it, if it does."""
         file_summary = self._group(self.files, file)
         if not isinstance(record, dict):
             reason = refusal or "not a JSON object"
@@ -220,7 +221,12 @@ class ExportSummary:
             return
         self._read += 1
         rollout = ReadRollout(
-            RolloutEntry.read(record, answer_key=self.answer_key, arrival=self._read),
+            RolloutEntry.read(
+                record,
+                answer_key=self.answer_key,
+                arrival=self._read,
+                origin=None if line is None else f"{file}:{line}",
+            ),
             (agent, nemo_gym_task(record)),
             rollout_metrics(record),
             record.get(PERF),
@@ -233,8 +239,16 @@ class ExportSummary:
         for group in (self.total, self._group(self.files, file)):
             group.add_unreadable(reason)
 
-    def add_line(self, file: str, raw: bytes, *, conditions: tuple[Where, ...] = ()) -> None:
-        """Parse, check and count one line of ``file``, if it meets the conditions.
+    def add_line(
+        self,
+        file: str,
+        raw: bytes,
+        *,
+        conditions: tuple[Where, ...] = (),
+        line: int | None = None,
+    ) -> None:
+        """Parse, check and count one line of ``file`` (number ``line``, when known), if it
+        meets the conditions.
 
         A blank line counts for nothing; a line that is not JSON always counts.
         """
@@ -244,7 +258,7 @@ class ExportSummary:
             self.add_unreadable(file, "not JSON")
             return
         if record is not BLANK and (not conditions or matches_all(conditions, record)):
-            self.add(file, record, refusal=strict_refusal(record))
+            self.add(file, record, refusal=strict_refusal(record), line=line)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -281,8 +295,9 @@ def summarize_sources(
     compression."""
     summary = ExportSummary(answer_key)
     for source in sources:
-        for raw in split_lines(read_lines(source, count_bytes=lambda _: None, note=note)):
-            summary.add_line(source.name, raw, conditions=conditions)
+        lines = split_lines(read_lines(source, count_bytes=lambda _: None, note=note))
+        for line, raw in enumerate(lines, start=1):
+            summary.add_line(source.name, raw, conditions=conditions, line=line)
     return summary
 
 

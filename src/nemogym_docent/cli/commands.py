@@ -12,6 +12,7 @@ import typer
 from nemogym_docent.cli.options import (
     AnswerKey,
     Conversion,
+    DocentCollection,
     Failures,
     HtmlReport,
     Inputs,
@@ -202,6 +203,7 @@ def summary(
     answer_key: AnswerKey = None,
     html: HtmlReport = None,
     markdown: MarkdownReport = None,
+    docent_collection: DocentCollection = None,
     quiet: Quiet = False,
 ) -> None:
     """Summarize rollouts per file, per agent and in total: tasks, rewards, NeMo Gym's metrics
@@ -219,7 +221,7 @@ def summary(
         answer_key=answer_key,
         failures=failures,
         quiet=quiet,
-        reports=Reports(html, markdown),
+        reports=Reports(html, markdown, docent_collection),
     )
 
 

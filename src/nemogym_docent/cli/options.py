@@ -186,6 +186,15 @@ MarkdownReport = Annotated[
         dir_okay=False,
     ),
 ]
+DocentCollection = Annotated[
+    str | None,
+    typer.Option(
+        "--docent-collection",
+        metavar="ID",
+        help="With --html: link each task and cell to its run in this Docent collection, as "
+        "the upload ledger holds them (the runs uploaded from these files).",
+    ),
+]
 GroupBy = Annotated[
     Literal["task"] | None,
     typer.Option(

@@ -18,6 +18,8 @@ class Reports:
 
     html: Path | None = None
     markdown: Path | None = None
+    docent_collection: str | None = None
+    """Link the runs of this collection, from the upload ledger."""
 
     @property
     def asked(self) -> bool:

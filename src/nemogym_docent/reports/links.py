@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from nemogym_docent.upload.ledger import stored_runs
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,35 @@ class RunLinks:
 
     def for_joined_task(self, agent: str, task: str) -> str | None:
         return self.by_joined_task.get((agent, task))
+
+
+def frontend_url() -> str:
+    """Docent's web page: ``$DOCENT_FRONTEND_URL``, else ``https://$DOCENT_DOMAIN`` (Docent's
+    client reads the same variables; its default domain is ``docent.transluce.org``)."""
+    given = os.environ.get("DOCENT_FRONTEND_URL")
+    if given:
+        return given.rstrip("/")
+    return f"https://{os.environ.get('DOCENT_DOMAIN') or 'docent.transluce.org'}"
+
+
+def ledger_links(
+    inputs: Sequence[str],
+    collection: str,
+    origins: Mapping[Hashable, Sequence[str | None]],
+    *,
+    ledger: Path,
+) -> RunLinks:
+    """Links for the rollouts whose lines the upload ledger holds as stored in ``collection``."""
+    runs = stored_runs(ledger, collection)
+    base = frontend_url()
+    by_task = {
+        task: [
+            run_url(base, collection, runs[origin]) if origin in runs else None
+            for origin in task_origins
+        ]
+        for task, task_origins in origins.items()
+    }
+    return RunLinks(list(inputs), {task: urls for task, urls in by_task.items() if any(urls)})
 
 
 def run_url(frontend: str, collection: str, run_id: str) -> str:

@@ -149,3 +149,16 @@ class Ledger:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+
+def stored_runs(path: Path, collection: str) -> dict[str, str]:
+    """Every run the ledger at ``path`` holds as stored in ``collection`` (any server): the
+    line it came from (``"{file}:{line}"``) → its run id. Empty when the file is absent."""
+    if not path.exists():
+        return {}
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        rows = db.execute(
+            "SELECT origin, run_id FROM runs WHERE collection = ? AND state = ? ORDER BY rowid",
+            (collection, STORED),
+        ).fetchall()
+    return dict(rows)
