@@ -235,3 +235,40 @@ def test_cells_link_to_the_runs_the_upload_ledger_holds(
     other = run_cli(["summary", str(export), "--html", str(page), "--docent-collection", "other"])
     assert "holds no run of these files" in other.stderr
     assert "xlink:href" not in page.read_text("utf-8")
+
+
+def test_flips_link_to_both_sides_runs(
+    tmp_path: Path, docent: FakeDocent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sides = []
+    for name, skill in (("base", 0.3), ("cand", 0.7)):
+        rows = made_exports.rollouts(
+            4 if name == "base" else 5, agents={"a": skill}, tasks=6, repeats=2
+        )
+        sides.append(str(made_exports.write(tmp_path / f"{name}.jsonl", rows)))
+    sent = run_cli(
+        [
+            "compare",
+            *sides,
+            "--upload",
+            "--collection-name",
+            "flips",
+            "--lenient",
+            *urls(docent.server),
+        ]
+    )
+    assert sent.exit_code == 0, sent.stderr
+    monkeypatch.setenv("DOCENT_FRONTEND_URL", "http://127.0.0.1:1/web")
+    page = tmp_path / "compare.html"
+    made_page = run_cli(["compare", *sides, "--html", str(page), "--docent-collection", COLLECTION])
+    assert made_page.exit_code == 0, made_page.stderr
+    text = page.read_text("utf-8")
+    flips = [flip["task"] for flip in embedded(text)["agents"][0]["flips"]["flips"]]
+    assert flips
+    runs = set(stored_runs(default_ledger_path(), COLLECTION).values())
+    cells = Cells()
+    cells.feed(text)
+    prefix = f"http://127.0.0.1:1/web/dashboard/{COLLECTION}/agent_run/"
+    assert cells.links
+    assert all(link.startswith(prefix) and link[len(prefix) :] in runs for link in cells.links)
+    assert len(cells.links) == 2 * len(flips)  # both sides of every flip

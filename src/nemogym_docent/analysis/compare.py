@@ -282,6 +282,7 @@ class _Measured:
     order: tuple[int, int]
     reward: float
     digest: str | None
+    origin: str | None = None
 
 
 @dataclass
@@ -297,7 +298,7 @@ class RunSide:
     """Measured rollouts that name no task, so cannot be joined."""
     _arrivals: int = 0
 
-    def add(self, rollout: Mapping[str, Any]) -> None:
+    def add(self, rollout: Mapping[str, Any], origin: str | None = None) -> None:
         """Count one rollout (a failed attempt counts for nothing here)."""
         if FAILURE_CLASS in rollout:
             return
@@ -319,7 +320,7 @@ class RunSide:
             return
         self._arrivals += 1
         order = (rollout_index(rollout), self._arrivals)
-        measured = _Measured(identity, key, order, reward, input_digest(rollout))
+        measured = _Measured(identity, key, order, reward, input_digest(rollout), origin)
         self.rewards.setdefault(agent, []).append(measured)
 
     def has_task_ids(self) -> bool:
@@ -332,6 +333,16 @@ class RunSide:
             task = measured.task_id if join == TASK_ID else measured.task_key
             if task is not None:
                 found.setdefault(task, []).append(measured.reward)
+        return found
+
+    def origins(self, agent: str, join: JoinKey) -> dict[str, list[str]]:
+        """Each task's measured rollouts' lines (``"{file}:{line}"``) in rollout order, by the
+        join key, where known."""
+        found: dict[str, list[str]] = {}
+        for measured in sorted(self.rewards.get(agent, []), key=lambda m: m.order):
+            task = measured.task_id if join == TASK_ID else measured.task_key
+            if task is not None and measured.origin is not None:
+                found.setdefault(task, []).append(measured.origin)
         return found
 
     def inputs(self, agent: str, join: JoinKey) -> dict[str, set[str]]:
@@ -356,6 +367,9 @@ class AgentComparison:
     task_scores: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Each compared task's mean reward on both sides (the tasks whose inputs match); for the
     reports' per-task picture, not in ``as_dict``."""
+    flip_origins: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    """Each flipped task's lines on both sides (``"{file}:{line}"``, when read from files), for
+    the reports' links; not in ``as_dict``."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -426,6 +440,7 @@ def compare_sides(baseline: RunSide, candidate: RunSide) -> Comparison:
                 ),
                 flips,
                 {task: (_mean(before[task]), _mean(after[task])) for task in compared},
+                _flip_origins(flips, baseline.origins(agent, join), candidate.origins(agent, join)),
             )
         )
     return Comparison(
@@ -435,6 +450,14 @@ def compare_sides(baseline: RunSide, candidate: RunSide) -> Comparison:
         sorted(set(candidate.metrics) - set(baseline.metrics)),
         {"baseline": baseline.without_task, "candidate": candidate.without_task},
     )
+
+
+def _flip_origins(
+    flips: FlipSummary, before: Mapping[str, list[str]], after: Mapping[str, list[str]]
+) -> dict[str, tuple[list[str], list[str]]]:
+    return {
+        flip.task: (before.get(flip.task, []), after.get(flip.task, [])) for flip in flips.flips
+    }
 
 
 def compare_rollouts(
@@ -469,14 +492,15 @@ def read_side(
     side = RunSide(answer_key)
     for source in found.sources:
         left_out = 0
-        for raw in split_lines(read_lines(source, count_bytes=_ignore, note=note)):
+        lines = split_lines(read_lines(source, count_bytes=_ignore, note=note))
+        for line, raw in enumerate(lines, start=1):
             try:
                 record = parse_line(raw)
             except (ValueError, RecursionError):
                 left_out += 1
                 continue
             if isinstance(record, Mapping):
-                side.add(record)
+                side.add(record, f"{source.name}:{line}")
             elif record is not BLANK:
                 left_out += 1
         if left_out:

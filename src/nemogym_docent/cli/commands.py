@@ -244,6 +244,7 @@ def compare(
     answer_key: AnswerKey = None,
     html: HtmlReport = None,
     markdown: MarkdownReport = None,
+    docent_collection: DocentCollection = None,
     upload: Annotated[
         bool,
         typer.Option(
@@ -275,7 +276,7 @@ def compare(
         answer_key=answer_key,
         fail_on_regression=fail_on_regression,
         quiet=conversion.quiet,
-        reports=Reports(html, markdown),
+        reports=Reports(html, markdown, docent_collection),
         upload=(
             UploadOptions([baseline, candidate], sending, conversion, Selecting())
             if upload

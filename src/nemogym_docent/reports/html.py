@@ -147,7 +147,7 @@ def comparison_html(
             {
                 "data": agent_data,
                 "headline_rows": [rows[name] for name in headline_names(rows)],
-                "flip_links": {task: links.for_joined_task(agent.agent, task) for task in flips},
+                "flip_links": {task: links.for_flip(agent.agent, task) for task in flips},
                 "charts": [svg(chart) for chart in found[agent.agent].values()],
             }
         )

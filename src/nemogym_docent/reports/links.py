@@ -8,6 +8,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nemogym_docent.analysis.compare import Comparison
 from nemogym_docent.upload.ledger import stored_runs
 
 
@@ -18,7 +19,8 @@ class RunLinks:
 
     inputs: list[str]
     by_task: dict[Hashable, list[str | None]] = field(default_factory=dict)
-    by_joined_task: dict[tuple[str, str], str] = field(default_factory=dict)
+    by_flip: dict[tuple[str, str], tuple[str | None, str | None]] = field(default_factory=dict)
+    """(agent, task) of a flip → its baseline and candidate run."""
 
     @classmethod
     def none(cls, inputs: Sequence[str]) -> RunLinks:
@@ -26,7 +28,7 @@ class RunLinks:
 
     @property
     def known(self) -> bool:
-        return bool(self.by_task or self.by_joined_task)
+        return bool(self.by_task or self.by_flip)
 
     @property
     def upload_command(self) -> str:
@@ -39,8 +41,8 @@ class RunLinks:
     ) -> dict[Hashable, list[str | None]]:
         return {task: self.by_task[task] for task in rewards if task in self.by_task}
 
-    def for_joined_task(self, agent: str, task: str) -> str | None:
-        return self.by_joined_task.get((agent, task))
+    def for_flip(self, agent: str, task: str) -> tuple[str | None, str | None]:
+        return self.by_flip.get((agent, task), (None, None))
 
 
 def frontend_url() -> str:
@@ -70,6 +72,27 @@ def ledger_links(
         for task, task_origins in origins.items()
     }
     return RunLinks(list(inputs), {task: urls for task, urls in by_task.items() if any(urls)})
+
+
+def comparison_links(
+    sides: Sequence[str], collection: str, comparison: Comparison, *, ledger: Path
+) -> RunLinks:
+    """Links for both sides of every flip: each side's first rollout of the task that the
+    upload ledger holds as stored in ``collection``."""
+    runs = stored_runs(ledger, collection)
+    base = frontend_url()
+
+    def first(origins: Sequence[str]) -> str | None:
+        found = next((runs[origin] for origin in origins if origin in runs), None)
+        return None if found is None else run_url(base, collection, found)
+
+    by_flip = {}
+    for agent in comparison.agents:
+        for task, (before, after) in agent.flip_origins.items():
+            pair = (first(before), first(after))
+            if any(pair):
+                by_flip[(agent.agent, task)] = pair
+    return RunLinks(list(sides), by_flip=by_flip)
 
 
 def run_url(frontend: str, collection: str, run_id: str) -> str:

@@ -46,7 +46,8 @@ def pass_chart(lines: Sequence[tuple[str, Mapping[str, Any]]], *, avg: bool) -> 
     names = " · ".join(
         f"{name}: pass@k" + (", pass@1[avg-of-k]" if avg else "") for name, _ in lines
     )
-    out = ["```mermaid", "xychart-beta", f'    title "{names} (accuracy, %)"']
+    title = f"{names} (accuracy, %)".replace('"', "'")
+    out = ["```mermaid", "xychart-beta", f'    title "{title}"']
     out.append(f'    x-axis "k" [{", ".join(str(k) for k in ks)}]')
     out.append('    y-axis "%" 0 --> 100')
     for values in series:
