@@ -63,7 +63,7 @@ test-server: install
 # The HTML reports in a real browser: Debian's Chromium (installed when missing), driven by
 # Playwright (from the locks); make test skips these tests where Chromium is absent.
 test-ui: install
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python -m pytest -p no:cacheprovider tests/reports/test_reports_in_a_browser.py
 
 demo: install
