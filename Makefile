@@ -56,8 +56,9 @@ test-ray: $(RAY_STAMP)
 	$(RAY_VENV)/bin/python -m pytest -p no:cacheprovider tests/ray_data
 
 # The upload tests against the real Docent server (../shared/docent-server), started in a
-# temporary state folder and stopped after; skipped when that folder is absent.
-test-server: install
+# temporary state folder and stopped after; skipped when that folder is absent. The Ray
+# datasink's test there runs in the Ray environment.
+test-server: install $(RAY_STAMP)
 	scripts/test-server.sh
 
 # The HTML reports in a real browser: Debian's Chromium (installed when missing), driven by

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run tests/server against the real Docent server: start it in a temporary state folder, run the
-# tests, stop it. Skipped (one line) when the server's scripts are absent.
+# tests, stop it. Skipped (one line) when the server's scripts are absent. The Ray datasink's test
+# runs in the Ray environment (.venv-ray, which `make test-server` builds).
 # DOCENT_SERVER_DIR: the folder of start.sh and stop.sh [../shared/docent-server].
 # Extra arguments go to pytest.
 set -euo pipefail
@@ -23,5 +24,6 @@ if ! "$SERVER/start.sh" "$STATE" >"$STATE/start.log" 2>&1; then
     tail -20 "$STATE/start.log"
     exit 1
 fi
-DOCENT_SERVER_DIR="$SERVER" DOCENT_SERVER_STATE="$STATE" \
-    .venv/bin/python -m pytest -p no:cacheprovider tests/server "$@"
+export DOCENT_SERVER_DIR="$SERVER" DOCENT_SERVER_STATE="$STATE"
+.venv/bin/python -m pytest -p no:cacheprovider tests/server --ignore tests/server/test_ray_datasink.py "$@"
+.venv-ray/bin/python -m pytest -p no:cacheprovider tests/server/test_ray_datasink.py "$@"

@@ -183,7 +183,7 @@ def test_a_killed_server_then_resume_stores_every_run_once(
     real_docent: RealDocent, server_env: dict[str, str], export: Path
 ) -> None:
     collection = real_docent.create_collection("killed server")
-    process = start_upload(export, collection)
+    process = start_upload(export, collection, "--patience", "2s")  # the server stays down
     when_stored(real_docent, collection, 1)
     real_docent.kill(*SERVING)
     try:

@@ -10,13 +10,11 @@ from dataclasses import dataclass, field
 import pytest
 
 from nemogym_docent.upload.capabilities import Capabilities
+from nemogym_docent.upload.faults import OutOfPatience, ServerRefused, ServerUnavailable
 from nemogym_docent.upload.ledger import Ledger, LedgerRun
 from nemogym_docent.upload.payload import oversize_message
-from nemogym_docent.upload.sending import (
-    CollectionSender,
-    Outgoing,
-    ServerFault,
-)
+from nemogym_docent.upload.retry import Retrying, RetryPolicy
+from nemogym_docent.upload.sending import CollectionSender, Outgoing
 
 LISTS = Capabilities(dql=False, run_ids=True, run_metadata=True)
 BLIND = Capabilities(dql=False, run_ids=False, run_metadata=False)
@@ -36,15 +34,15 @@ class Server:
         self.posts += 1
         what = self.script.pop(0) if self.script else "ok"
         if what == "down":
-            raise ServerFault("cannot reach the server")
+            raise ServerUnavailable("cannot reach the server", reason="no answer")
         if what == "refused":
-            raise ServerFault("HTTP 400: no", answered=True)
+            raise ServerRefused("HTTP 400: no", status=400)
         runs = json.loads(gzip.decompress(body))["agent_runs"]
         if any(run["id"] in self.stored for run in runs):
-            raise ServerFault("HTTP 500: Internal Server Error")
+            raise ServerUnavailable("HTTP 500: Internal Server Error", reason="500", status=500)
         self.stored.update({run["id"]: run["name"] for run in runs})
         if what == "lost":
-            raise ServerFault("no answer within 5s")
+            raise ServerUnavailable("connection reset", reason="no answer (reset)")
         return None
 
     def stored_run_ids(
@@ -59,13 +57,26 @@ def outgoing(name: str, run_id: str | None = None) -> Outgoing:
     return Outgoing(f"key-{name}", run_id, f"a.jsonl:{name}", payload)
 
 
-@pytest.fixture(autouse=True)
-def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("nemogym_docent.upload.sending.time.sleep", lambda _s: None)
+@dataclass
+class Clock:
+    """Time that passes only by sleeping."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def sender(server: Server, ledger: Ledger, capabilities: Capabilities = LISTS) -> CollectionSender:
-    return CollectionSender(server, "c", ledger, capabilities)
+    """Waits 1, 2, 4, 8 s (no jitter) within 10 s of patience: four attempts."""
+    clock = Clock()
+    policy = RetryPolicy(patience=10, random=lambda: 0.0)
+    return CollectionSender(
+        server, "c", ledger, capabilities, Retrying(policy, clock=clock, sleep=clock.sleep)
+    )
 
 
 def test_a_batch_stored_without_an_answer_is_not_sent_again() -> None:
@@ -93,7 +104,7 @@ def test_after_the_last_attempt_the_batch_stays_in_flight() -> None:
     server = Server(["down"] * 4)
     with Ledger(None, server="s", collection="c") as ledger:
         send = sender(server, ledger)
-        with pytest.raises(ServerFault, match="cannot reach"):
+        with pytest.raises(OutOfPatience, match="cannot reach"):
             send.send([outgoing("a"), outgoing("b")])
         assert [run.run_id for run in send.in_flight] == ["id-a", "id-b"]
         assert [run.run_id for run in ledger.in_flight()] == ["id-a", "id-b"]
@@ -103,7 +114,7 @@ def test_a_refused_batch_is_forgotten() -> None:
     server = Server(["refused"])
     with Ledger(None, server="s", collection="c") as ledger:
         send = sender(server, ledger)
-        with pytest.raises(ServerFault, match="400"):
+        with pytest.raises(ServerRefused, match="400"):
             send.send([outgoing("a")])
         assert send.in_flight == []
         assert ledger.in_flight() == []

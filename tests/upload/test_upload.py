@@ -90,7 +90,7 @@ def test_a_500_once_then_success_loses_and_duplicates_nothing(
     assert docent.failures_left == 0
     assert docent.batches == [3, 3, 1]
     assert [without_ids(run) for run in docent.runs] == expected_runs(export)
-    assert "warning: sending runs: HTTP 500: boom; trying again in 1s\n" in result.stderr
+    assert "server error (HTTP 500), retrying in 1 s\n" in result.stderr
 
 
 def test_skip_invalid_uploads_the_valid_runs_and_writes_errors(
@@ -188,7 +188,8 @@ def test_an_unreachable_server_is_one_line_and_exit_2(
     )
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: connecting to Docent: cannot reach http://127.0.0.1:1 (Connection refused)"
+        "error: connecting to Docent: cannot reach http://127.0.0.1:1 (Connection refused); "
+        "check that the server runs and --api-url"
     ]
 
 
@@ -203,7 +204,8 @@ def test_jobs_that_never_finish_time_out_naming_the_sent_batches(
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert lines[:2] == [
-        "error: Docent had not finished 2 job(s) after 0.2s: job-1, job-2",
+        "error: Docent had not finished 2 job(s) after 0.2s: job-1, job-2; raise --timeout to "
+        "wait longer",
         f"the server acknowledged 3 runs ({export}:1 to {export}:3) in collection {COLLECTION}",
     ]
     assert lines[2] == "finish the upload with: " + shlex.join(
@@ -239,7 +241,8 @@ def test_a_server_that_does_not_answer_times_out(
     result = run_cli(upload_args(docent, export, "--timeout", "0.2"))
     assert result.exit_code == 2
     assert result.stderr.splitlines()[:3] == [
-        f"error: sending runs: no answer from {docent.server.url_for('/').rstrip('/')} within 0.2s",
+        f"error: sending runs: no answer from {docent.server.url_for('/').rstrip('/')} within 0.2s"
+        " (--timeout: raise it for a slow server)",
         f"the server acknowledged no runs in collection {COLLECTION}",
         f"2 runs were in flight ({export}:1 to {export}:2): Docent may hold them; "
         "--resume finds out",
@@ -259,14 +262,15 @@ def test_the_collection_is_created_only_when_a_batch_is_ready_and_named_at_once(
 
     docent.failures_left = 100  # every batch fails, after the client's retries
     export = write_export(tmp_path / "export.jsonl", valid_rollouts(2))
-    failed = run_cli(["upload", str(export), "-q", *args])
+    failed = run_cli(["upload", str(export), "-q", "--patience", "2s", *args])
     assert failed.exit_code == 2
     assert len(docent.created) == 1
     lines = failed.stderr.splitlines()
     assert lines[0] == (
         f"created collection {COLLECTION} (evals): http://127.0.0.1:1/web/dashboard/{COLLECTION}"
     )
-    assert lines[-4] == "error: sending runs: HTTP 500: boom"
+    assert lines[-4].startswith("error: sending runs: HTTP 500: boom; still failing after ")
+    assert lines[-4].endswith(" (--patience 2s: raise it to wait longer)")
     assert lines[-3:-1] == [
         f"the server acknowledged no runs in collection {COLLECTION}",
         f"2 runs were in flight ({export}:1 to {export}:2): Docent may hold them; "
@@ -330,3 +334,27 @@ def test_ctrl_c_while_sending_says_what_was_sent(docent: FakeDocent, tmp_path: P
     assert runs == last == len(docent.runs)  # the batch in flight was answered: exact
     assert lines[-2].startswith("finish the upload with: nemogym-docent upload ")
     assert lines[-2].endswith(" --batch-size 2 --resume")
+
+
+def test_the_resume_command_is_made_of_every_option_group_given() -> None:
+    from nemogym_docent.cli.options import Conversion, Selecting, Sending, Streaming
+    from nemogym_docent.cli.upload import UploadOptions, resume_command
+
+    options = UploadOptions(
+        ["a.jsonl", "b dir"],
+        Sending(collection_name="x", batch_size=7, patience="1m", ledger=Path("l.sqlite")),
+        Conversion(lenient=True, detail="full", skip_invalid=True),
+        Selecting(where=["reward < 1"], group_by="task"),
+        Streaming(from_agent_runs=True, flush_every="2s"),
+    )
+    assert shlex.split(resume_command(options, "c1")) == [
+        "nemogym-docent", "upload", "a.jsonl", "b dir", "--collection-id", "c1",
+        "--batch-size", "7", "--resume", "--ledger", "l.sqlite", "--patience", "1m",
+        "--skip-invalid", "--lenient", "--detail", "full",
+        "--where", "reward < 1", "--group-by", "task",
+        "--from-agent-runs", "--flush-every", "2s",
+    ]  # fmt: skip
+    following = UploadOptions(
+        ["a.jsonl"], Sending(), Conversion(), Selecting(), Streaming(follow=True)
+    )
+    assert "--resume" not in resume_command(following, "c1")  # --follow implies it

@@ -22,6 +22,7 @@ from nemogym_docent.cli.options import (
     Quiet,
     Selecting,
     Sending,
+    Streaming,
     SummaryFormat,
     Where,
     Workers,
@@ -152,30 +153,9 @@ def upload(
     inputs: Inputs,
     *,
     sending: Sending,
-    from_agent_runs: Annotated[
-        bool,
-        typer.Option(
-            "--from-agent-runs", help="Inputs are AgentRun JSON lines (from convert), not rollouts."
-        ),
-    ] = False,
     conversion: Conversion,
     selecting: Selecting,
-    follow: Annotated[
-        bool,
-        typer.Option(
-            "--follow",
-            help="Keep reading: send complete lines as they are appended to the files (and new "
-            "*.jsonl files in the folders) until Ctrl-C. Implies --resume.",
-        ),
-    ] = False,
-    flush_every: Annotated[
-        str,
-        typer.Option(
-            "--flush-every",
-            metavar="TIME",
-            help="With --follow, send what was gathered at least this often (10s, 500ms, 2m).",
-        ),
-    ] = "10s",
+    streaming: Streaming,
 ) -> None:
     """Convert rollouts and add them to a Docent collection, in batches, with Docent's client.
 
@@ -184,9 +164,7 @@ def upload(
     """
     from nemogym_docent.cli.upload import UploadOptions, run_upload  # noqa: PLC0415
 
-    run_upload(
-        UploadOptions(inputs, sending, conversion, selecting, from_agent_runs, follow, flush_every)
-    )
+    run_upload(UploadOptions(inputs, sending, conversion, selecting, streaming))
 
 
 @app.command(

@@ -317,6 +317,53 @@ class Sending:
             dir_okay=False,
         ),
     ] = None
+    patience: Annotated[
+        str | None,
+        typer.Option(
+            "--patience",
+            metavar="TIME",
+            help="How long to keep trying a request the server turns away (429, 503, 5xx, no "
+            "answer), from its first failure, before stopping with the --resume command "
+            "(default: 5m; with --follow, no limit). Retry-After is honoured.",
+        ),
+    ] = None
+
+    @property
+    def patience_seconds(self) -> float | None:
+        """``--patience`` in seconds (None: no limit)."""
+        from nemogym_docent.upload.retry import DEFAULT_PATIENCE  # noqa: PLC0415 (light)
+
+        if self.patience is None:
+            return DEFAULT_PATIENCE
+        return parse_duration(self.patience, option="--patience")
+
+
+@dataclass(frozen=True)
+class Streaming:
+    """What ``upload`` reads, and whether it keeps reading."""
+
+    from_agent_runs: Annotated[
+        bool,
+        typer.Option(
+            "--from-agent-runs", help="Inputs are AgentRun JSON lines (from convert), not rollouts."
+        ),
+    ] = False
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Keep reading: send complete lines as they are appended to the files (and new "
+            "*.jsonl files in the folders) until Ctrl-C. Implies --resume.",
+        ),
+    ] = False
+    flush_every: Annotated[
+        str,
+        typer.Option(
+            "--flush-every",
+            metavar="TIME",
+            help="With --follow, send what was gathered at least this often (10s, 500ms, 2m).",
+        ),
+    ] = "10s"
 
 
 def option_words(group: Any) -> list[str]:
@@ -386,11 +433,9 @@ _DURATION = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>ms|s|m|h)?\Z
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, *, option: str = "--flush-every") -> float:
     """Seconds in ``10s``, ``500ms``, ``2m``, ``1h`` or a plain number of seconds."""
     match = _DURATION.match(text.strip())
     if match is None or float(match["number"]) <= 0:
-        raise typer.BadParameter(
-            f"{text!r} is not a duration (10s, 500ms, 2m)", param_hint="--flush-every"
-        )
+        raise typer.BadParameter(f"{text!r} is not a duration (10s, 500ms, 2m)", param_hint=option)
     return float(match["number"]) * _UNITS[match["unit"] or "s"]

@@ -1,4 +1,5 @@
-"""``nemogym-docent upload``: convert and send runs to a Docent collection in bounded batches."""
+"""``nemogym-docent upload``: the command line of an upload (options, messages, exit codes);
+the upload itself is ``upload.pipeline``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from nemogym_docent.cli.options import (
     Conversion,
     Selecting,
     Sending,
+    Streaming,
     option_words,
     parse_duration,
 )
@@ -29,44 +31,43 @@ from nemogym_docent.engine.following import FollowedInput, StopOnInterrupt
 from nemogym_docent.engine.line_tasks import LineResult, LineTask
 from nemogym_docent.engine.selecting import SelectionStage
 from nemogym_docent.engine.stopping import STOPPING_SIGNALS, Interrupted
+from nemogym_docent.upload.faults import UploadError
 from nemogym_docent.upload.keys import get_upload_key
-from nemogym_docent.upload.ledger import Ledger, default_ledger_path
 from nemogym_docent.upload.links import View, link_lines, upload_views
-from nemogym_docent.upload.payload import ENVELOPE_BYTES, MAX_REQUEST_BYTES, run_payload
-from nemogym_docent.upload.sending import CollectionSender, Outgoing, Span
+from nemogym_docent.upload.payload import run_payload
+from nemogym_docent.upload.pipeline import Destination, Upload
+from nemogym_docent.upload.retry import Retrying, RetryPolicy
+from nemogym_docent.upload.sending import Outgoing
 
 if TYPE_CHECKING:
     from nemogym_docent.upload.client import DocentUploader
 
-BATCH_BYTES = 64 << 20
-ATTEMPTS = 4
 _STOPPING = "stopping once Docent answers the batch in flight (Ctrl-C again to stop at once)"
-"""How often a batch is tried before the upload stops (``--follow``: until it goes)."""
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class UploadOptions:
-    """What the upload command was asked to do."""
+    """What the upload command was asked to do: its inputs and its option groups (the
+    ``--resume`` command is made of them)."""
 
     inputs: list[str]
     sending: Sending
     conversion: Conversion
     selecting: Selecting
-    from_agent_runs: bool = False
-    follow: bool = False
-    """Read on as lines are appended, until Ctrl-C (implies ``--resume``)."""
-    flush_every: str = "10s"
+    streaming: Streaming = field(default_factory=Streaming)
 
     @property
     def resume(self) -> bool:
-        return self.sending.resume or self.follow
+        return self.sending.resume or self.streaming.follow
 
+    @property
+    def follow(self) -> bool:
+        return self.streaming.follow
 
-@dataclass
-class _Batch:
-    runs: list[Outgoing] = field(default_factory=list)
-    size: int = 0
+    @property
+    def from_agent_runs(self) -> bool:
+        return self.streaming.from_agent_runs
 
 
 def run_upload(
@@ -82,7 +83,8 @@ def run_upload(
         fail("give one of --collection-id and --collection-name, not both")
     if sending.collection_id is None and sending.collection_name is None and not sending.dry_run:
         fail("say where the runs go: --collection-id ID or --collection-name NAME")
-    flush_seconds = parse_duration(options.flush_every)
+    flush_seconds = parse_duration(options.streaming.flush_every)
+    patience = None if options.follow and sending.patience is None else sending.patience_seconds
     if options.follow and (
         options.selecting.selects or options.from_agent_runs or options.conversion.workers > 1
     ):
@@ -92,8 +94,8 @@ def run_upload(
         )
     own_stage = stage is not None  # another command's (compare): its command line finishes it
     stage = stage if stage is not None else selection_stage(options.selecting)
-    uploader = None if options.sending.dry_run else _connect(options)
-    upload = _Upload(uploader, options, rerun_as_upload=not own_stage)
+    upload = _Upload(options, patience=patience, rerun_as_upload=not own_stage)
+    uploader = upload.uploader
     upload.prepare()  # before any conversion: the collection, and what an earlier upload left
     task = LineTask(
         "agent_runs" if options.from_agent_runs else "upload",
@@ -130,23 +132,21 @@ def run_upload(
                     stage.group_run(source.name, result.line, result.run)
                     payload = None  # the group went into the run's metadata
                 upload.add(source.name, result, payload)
-            upload.flush()
+            upload.finish()
             if followed is not None:
                 _say_what_was_left(followed)
-            job_ids = [] if upload.sender is None else upload.sender.job_ids
-            if uploader is not None and options.sending.wait and job_ids:
-                upload.call(lambda: uploader.wait(upload.collection_id or "", job_ids))
             if uploader is not None and not options.conversion.quiet:
-                _say_what_was_not_sent(upload, resume=options.resume)
+                _say_what_was_not_sent(upload.pipeline, resume=options.resume)
             verb = "would send" if uploader is None else "sent"
-            sent = session.stats.runs if uploader is None else upload.acknowledged.runs
-            rows = [(verb, f"{sent:,} runs in {upload.batches:,} batch{_es(upload)}")]
+            sent = session.stats.runs if uploader is None else upload.pipeline.acknowledged.runs
+            batches = upload.pipeline.batches
+            rows = [(verb, f"{sent:,} runs in {batches:,} batch{'' if batches == 1 else 'es'}")]
             summary = selection_rows(stage, session.stats)
             session.finish("upload", rows + summary)
-    if uploader is not None and upload.collection_id is not None:
-        typer.echo(uploader.collection_url(upload.collection_id))
+    collection_id = upload.pipeline.collection_id
+    if uploader is not None and collection_id is not None:
+        typer.echo(uploader.collection_url(collection_id))
         _show_a_task(stage)
-        collection_id = upload.collection_id
         if views is None and stage is not None and stage.reads_twice:
             views = upload_views(contrast=stage.selection.contrast)
         for line in link_lines(views or [], lambda f, n: uploader.save_filter(collection_id, f, n)):
@@ -187,7 +187,7 @@ def _followed(
     )
 
 
-def _say_what_was_not_sent(upload: _Upload, *, resume: bool) -> None:
+def _say_what_was_not_sent(upload: Upload, *, resume: bool) -> None:
     if resume:
         say(f"{upload.already:,} runs already in the collection were not sent again")
     if upload.repeated:
@@ -202,175 +202,103 @@ def _say_what_was_left(followed: FollowedInput) -> None:
         say(f"{path}: its last line is incomplete ({size:,} bytes without a line end): not sent")
 
 
-def _es(upload: _Upload) -> str:
-    return "" if upload.batches == 1 else "es"
-
-
 class _Upload:
-    """Gathers converted runs into batches and sends each full batch (counts it in a dry run);
-    creates the collection, when asked to, just before the first batch goes. What was sent is
-    written down in the upload ledger (docs/uploads-once.md)."""
+    """The pipeline as the command line runs it: its notes said, a fault a stop that says what
+    the server holds and how to finish, and Ctrl-C during a send waiting for the answer
+    (docs/uploads-once.md)."""
 
     def __init__(
-        self, uploader: DocentUploader | None, options: UploadOptions, *, rerun_as_upload: bool
+        self, options: UploadOptions, *, patience: float | None, rerun_as_upload: bool
     ) -> None:
-        self.uploader = uploader
         self.options = options
         self.rerun_as_upload = rerun_as_upload
-        self.collection_id = options.sending.collection_id
-        self.sender: CollectionSender | None = None
-        self.batches = 0
-        self._batch = _Batch()
-        self._warn = True
-        """Whether to look for runs of these files in the collection (without ``--resume``)."""
-        self._stop_asked: list[int] = []
         self.stop: threading.Event | None = None
         """With ``--follow``: set by the first Ctrl-C."""
+        self._stop_asked: list[int] = []
+        retrying = Retrying(
+            RetryPolicy(patience), on_wait=self._waiting, should_stop=self._stop_requested
+        )
+        sending = options.sending
+        self.uploader = None if sending.dry_run else _connect(options, retrying)
+        destination = Destination(
+            collection_id=sending.collection_id,
+            collection_name=sending.collection_name,
+            resume=options.resume,
+            resend_in_flight=sending.resend_in_flight,
+            ledger=sending.ledger,
+            batch_size=sending.batch_size,
+        )
+        self.pipeline = Upload(
+            self.uploader, destination, notes=self._note, sending_guard=self._answer_first
+        )
 
     @property
     def gathered(self) -> int:
-        """Runs gathered and not sent yet."""
-        return len(self._batch.runs)
-
-    @property
-    def already(self) -> int:
-        """Runs not sent because the collection held them."""
-        return 0 if self.sender is None else self.sender.already
-
-    @property
-    def repeated(self) -> int:
-        """Runs not sent because this upload sent them before (the same line, the same name)."""
-        return 0 if self.sender is None else self.sender.repeated
-
-    @property
-    def acknowledged(self) -> Span:
-        return Span() if self.sender is None else self.sender.acknowledged
+        return self.pipeline.gathered
 
     def prepare(self) -> None:
-        """Find the collection (``--collection-id`` must exist; ``--collection-name`` with
-        ``--resume`` is the one of that name, if any) and resolve what an earlier upload into
-        it left in flight."""
-        uploader, sending = self.uploader, self.options.sending
-        if uploader is None:
-            return
-        if self.collection_id is not None:
-            from nemogym_docent.upload.client import ServerError  # noqa: PLC0415
-
-            try:
-                uploader.check_collection(self.collection_id)
-            except ServerError as exc:
+        """Find the collection and resolve what an earlier upload left in flight, before any
+        conversion."""
+        try:
+            self.pipeline.prepare()
+        except UploadError as exc:
+            if self.pipeline.sender is None:
                 fail(str(exc))  # nothing was sent, nothing to finish
-            self._open(self.collection_id, new=False)
-            return
-        if not self.options.resume:
-            return
-        name = str(sending.collection_name)
-        found = self.call(lambda: uploader.collections_named(name))
-        if len(found) > 1:
-            fail(
-                f"{len(found):,} collections are named {name!r} ({', '.join(found)}); "
-                "choose one with --collection-id"
-            )
-        if found:
-            self.collection_id = found[0]
-            if not self.options.conversion.quiet:
-                say(f"reusing collection {found[0]} ({name}): {uploader.collection_url(found[0])}")
-            self._open(found[0], new=False)
-
-    def _open(self, collection_id: str, *, new: bool) -> CollectionSender:
-        assert self.uploader is not None
-        uploader = self.uploader
-        capabilities = self.call(lambda: uploader.capabilities(collection_id))
-        ledger = Ledger(
-            self.options.sending.ledger or default_ledger_path(),
-            server=uploader.server,
-            collection=collection_id,
-        )
-        sender = CollectionSender(
-            uploader,
-            collection_id,
-            ledger,
-            capabilities,
-            attempts=None if self.options.follow else ATTEMPTS,
-            on_retry=self._retrying,
-            should_stop=self._stop_requested,
-        )
-        self.sender = sender
-        self._warn = not new
-        if not new:
-            self._resolve(sender)
-        return sender
-
-    def _resolve(self, sender: CollectionSender) -> None:
-        resolution = self.call(sender.resolve_in_flight)
-        quiet = self.options.conversion.quiet
-        if (resolution.stored or resolution.resent) and not quiet:
-            say(
-                f"an earlier upload left {resolution.stored + resolution.resent:,} runs in "
-                f"flight: {resolution.stored:,} are in the collection, {resolution.resent:,} "
-                "go again (with the ids they were sent with)"
-            )
-        if not resolution.unknown:
-            return
-        span = Span()
-        span.add(run.origin for run in resolution.unknown)
-        if not self.options.sending.resend_in_flight:
-            fail(
-                f"an earlier upload left {span.text()} in flight, and "
-                f"{self.uploader.server if self.uploader else 'the server'} cannot say whether "
-                "it holds them (no DQL, no run-id listing); --resend-in-flight sends them "
-                "again, and they may then be stored twice"
-            )
-        say(f"warning: {span.text()} may be stored twice (--resend-in-flight)")
-        sender.accept_unknown(resolution.unknown)
+            fail(str(exc), ExitCode.ERROR, then=self.what_was_sent())
 
     def add(self, file: str, result: LineResult, payload: bytes | None) -> None:
-        """Take one record's run; send the batch when it is full."""
+        """Take one record's run; the batch goes when it is full."""
         run = result.run
         assert run is not None
         body = run_payload(run) if payload is None else payload
-        if self._batch.runs and self._batch.size + len(body) + ENVELOPE_BYTES > MAX_REQUEST_BYTES:
-            self.flush()
-        batch = self._batch
-        batch.runs.append(Outgoing(get_upload_key(run), run.id, f"{file}:{result.line}", body))
-        batch.size += len(body) + 1
-        if len(batch.runs) >= self.options.sending.batch_size or batch.size >= BATCH_BYTES:
-            self.flush()
+        origin = f"{file}:{result.line}"
+        left_out = self._call(
+            lambda: self.pipeline.add(Outgoing(get_upload_key(run), run.id, origin, body))
+        )
+        if left_out is not None:
+            say(f"warning: {origin}: {left_out}: not sent")
 
     def flush(self) -> None:
-        """Send the runs gathered so far, if any."""
-        batch, uploader = self._batch, self.uploader
-        if not batch.runs:
-            return
-        self._batch = _Batch()
-        if uploader is None:
-            self.batches += 1
-            return
-        sender = self.sender or self._open(self._create_collection(uploader), new=True)
-        resume = self.options.resume
-        runs = self.call(lambda: sender.unsent(batch.runs, ask=resume))
-        if not resume and self._warn:
-            self._warn_if_held(sender, runs)
-        if not runs:
-            return
-        self.batches += 1
-        with self._answer_first():
-            self.call(lambda: sender.send(runs))
+        self._call(self.pipeline.flush)
 
-    def _warn_if_held(self, sender: CollectionSender, runs: list[Outgoing]) -> None:
-        """Without ``--resume``: warn, once, that the collection holds some of these runs."""
-        from nemogym_docent.upload.client import ServerError  # noqa: PLC0415
+    def finish(self) -> None:
+        self._call(self.pipeline.finish if self.options.sending.wait else self.pipeline.flush)
 
-        try:
-            held = sender.held([run.key for run in runs])
-        except ServerError:  # only a warning is at stake
-            held, self._warn = set(), False
-        if held:
-            say(
-                f"warning: the collection already holds {len(held):,} of these runs "
-                "(from an earlier upload?); rerun with --resume to send only the missing ones"
+    def what_was_sent(self) -> list[str]:
+        """What the server acknowledged, what was in flight, and the command that finishes the
+        upload (nothing in a dry run)."""
+        if self.uploader is None:
+            return []
+        lines = self.pipeline.stopped()
+        collection_id = self.pipeline.collection_id
+        if collection_id is None:
+            return lines
+        if self.rerun_as_upload:
+            lines.append(f"finish the upload with: {resume_command(self.options, collection_id)}")
+        else:
+            lines.append(
+                "finish the upload: run this command again with "
+                f"--collection-id {collection_id} --resume"
             )
-            self._warn = False
+        return lines
+
+    def _call(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except UploadError as exc:
+            fail(str(exc), ExitCode.ERROR, then=self.what_was_sent())
+
+    def _note(self, message: str) -> None:
+        if message.startswith(("warning:", "created collection")) or not self._quiet:
+            say(message)
+
+    def _waiting(self, message: str) -> None:
+        if not self._quiet:
+            say(message)
+
+    @property
+    def _quiet(self) -> bool:
+        return self.options.conversion.quiet
 
     @contextmanager
     def _answer_first(self) -> Iterator[None]:
@@ -402,79 +330,24 @@ class _Upload:
     def _stop_requested(self) -> bool:
         return bool(self._stop_asked) or (self.stop is not None and self.stop.is_set())
 
-    def _retrying(self, message: str) -> None:
-        if not self.options.conversion.quiet:
-            say(f"warning: {message}")
-
-    def _create_collection(self, uploader: DocentUploader) -> str:
-        name = str(self.options.sending.collection_name)
-        collection_id = self.call(lambda: uploader.create_collection(name))
-        self.collection_id = collection_id
-        say(
-            f"created collection {collection_id} ({name}): {uploader.collection_url(collection_id)}"
-        )
-        return collection_id
-
-    def call(self, action: Callable[[], T]) -> T:
-        """Run a server call; on failure say what the server holds, then exit."""
-        from nemogym_docent.upload.client import ServerError  # noqa: PLC0415
-
-        try:
-            return action()
-        except ServerError as exc:
-            fail(str(exc), ExitCode.ERROR, then=self.what_was_sent())
-
-    def what_was_sent(self) -> list[str]:
-        """What the server acknowledged, what was in flight, and the command that finishes the
-        upload (nothing in a dry run)."""
-        if self.uploader is None:
-            return []
-        if self.collection_id is None:
-            return ["nothing was sent before stopping"]
-        acknowledged = self.acknowledged
-        said = "no runs" if not acknowledged.runs else acknowledged.text()
-        lines = [f"the server acknowledged {said} in collection {self.collection_id}"]
-        in_flight = Span()
-        if self.sender is not None:
-            in_flight.add(run.origin for run in self.sender.in_flight)
-        if in_flight.runs:
-            verb, them = ("was", "it") if in_flight.runs == 1 else ("were", "them")
-            lines.append(
-                f"{in_flight.count()} {verb} in flight ({in_flight.where()}): Docent may hold "
-                f"{them}; --resume finds out"
-            )
-        if self.rerun_as_upload:
-            finish = resume_command(self.options, self.collection_id)
-            lines.append(f"finish the upload with: {finish}")
-        else:
-            lines.append(
-                "finish the upload: run this command again with "
-                f"--collection-id {self.collection_id} --resume"
-            )
-        return lines
-
 
 def resume_command(options: UploadOptions, collection_id: str) -> str:
-    """The command that sends what an upload into ``collection_id`` did not."""
+    """The command that sends what an upload into ``collection_id`` did not: the inputs and
+    every option group of ``options`` as given (``--follow`` implies ``--resume``)."""
     sending = dataclasses.replace(
-        options.sending, collection_id=None, collection_name=None, resume=False
+        options.sending, collection_id=None, collection_name=None, resume=not options.follow
     )
     words = ["nemogym-docent", "upload", *options.inputs, "--collection-id", collection_id]
-    words += option_words(sending) + option_words(options.conversion)
-    words += option_words(options.selecting)
-    if options.from_agent_runs:
-        words.append("--from-agent-runs")
-    if options.follow:
-        words.append("--follow")
-        if options.flush_every != UploadOptions.flush_every:
-            words += ["--flush-every", options.flush_every]
-    else:
-        words.append("--resume")
+    for option in dataclasses.fields(options):
+        if option.name == "inputs":
+            continue
+        group = sending if option.name == "sending" else getattr(options, option.name)
+        words += option_words(group)
     return shlex.join(words)
 
 
-def _connect(options: UploadOptions) -> DocentUploader:
-    from nemogym_docent.upload.client import DocentUploader, ServerError  # noqa: PLC0415
+def _connect(options: UploadOptions, retrying: Retrying) -> DocentUploader:
+    from nemogym_docent.upload.client import DocentUploader  # noqa: PLC0415
 
     try:
         return DocentUploader(
@@ -482,6 +355,7 @@ def _connect(options: UploadOptions) -> DocentUploader:
             frontend_url=options.sending.frontend_url,
             timeout=options.sending.timeout,
             quiet=options.conversion.quiet,
+            retrying=retrying,
         )
-    except ServerError as exc:
+    except UploadError as exc:
         fail(str(exc))

@@ -1,9 +1,9 @@
 """Upload a Dataset of AgentRun JSON lines to a Docent collection, each run once.
 
-Every write task sends its batches as ``nemogym-docent upload --resume`` does (the same
-``upload.sending``): it asks which upload keys the collection holds, sends the missing runs and
-waits until Docent has stored them; a task that Ray runs again after a failure therefore sends
-only what the failed attempt had not.
+Every write task uploads as ``nemogym-docent upload --resume`` does, through the same pipeline
+(``upload.pipeline``): batches by count and bytes under Docent's request limit, the upload
+ledger, the batches an earlier attempt left in flight resolved by run id, the one retry policy.
+What the server offers is asked once, before the tasks start (``on_write_start``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from ray.data.block import Block, BlockAccessor
 from ray.data.datasource import Datasink, WriteResult
 
 from nemogym_docent.errors import ConversionError
+from nemogym_docent.upload.capabilities import Capabilities
 from nemogym_docent.upload.client import DocentUploader
 from nemogym_docent.upload.keys import agent_run_upload_key, set_upload_key
-from nemogym_docent.upload.ledger import Ledger
 from nemogym_docent.upload.payload import run_payload
-from nemogym_docent.upload.sending import CollectionSender, Outgoing
+from nemogym_docent.upload.pipeline import Destination, Upload
+from nemogym_docent.upload.retry import DEFAULT_PATIENCE, Retrying, RetryPolicy
+from nemogym_docent.upload.sending import Outgoing
 
 
 @dataclass
@@ -66,6 +68,7 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
         timeout: float = 300.0,
         skip_invalid: bool = False,
         ledger: str | None = None,
+        patience: float | None = DEFAULT_PATIENCE,
     ) -> None:
         self.collection_id = collection_id
         self.api_key = api_key
@@ -75,39 +78,40 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
         self.timeout = timeout
         self.skip_invalid = skip_invalid
         self.ledger = ledger
+        self.patience = patience
+        self.capabilities: Capabilities | None = None
+        """What the server offers, asked once by ``on_write_start``."""
         self.counts = UploadCounts()
 
+    def on_write_start(self, schema: Any = None) -> None:
+        """Before any task: the collection exists, and what the server offers."""
+        uploader = self._connect()
+        uploader.check_collection(self.collection_id)
+        self.capabilities = uploader.capabilities(self.collection_id)
+
     def write(self, blocks: Iterable[Block], ctx: Any) -> UploadCounts:
-        uploader = DocentUploader(
-            api_key=self.api_key,
-            api_url=self.api_url,
-            frontend_url=self.frontend_url,
-            timeout=self.timeout,
-            quiet=True,
+        counts = UploadCounts()
+        destination = Destination(
+            collection_id=self.collection_id,
+            resume=True,
+            ledger=None if self.ledger is None else Path(self.ledger),
+            batch_size=self.batch_size,
         )
-        ledger = Ledger(
-            None if self.ledger is None else Path(self.ledger),
-            server=uploader.server,
-            collection=self.collection_id,
-        )
-        sender = CollectionSender(
-            uploader, self.collection_id, ledger, uploader.capabilities(self.collection_id)
-        )
-        sender.resolve_in_flight()
-        task = _Task(uploader, sender, UploadCounts())
-        batch: list[Outgoing] = []
-        for block in blocks:
-            for row in BlockAccessor.for_block(block).to_arrow().to_pylist():
-                keyed = self._run(row, task.counts)
-                if keyed is not None:
-                    batch.append(keyed)
-                if len(batch) >= self.batch_size:
-                    task.upload(batch)
-                    batch = []
-        if batch:
-            task.upload(batch)
-        ledger.close()
-        return task.counts
+        upload = Upload(self._connect(), destination, capabilities=self.capabilities)
+        try:
+            upload.prepare(check=self.capabilities is None)
+            for block in blocks:
+                for row in BlockAccessor.for_block(block).to_arrow().to_pylist():
+                    run = self._run(row, counts)
+                    too_big = None if run is None else upload.add(run)
+                    if too_big is not None:
+                        self._refuse(too_big, row, counts)
+            upload.finish()
+        finally:
+            upload.close()
+        counts.sent = upload.acknowledged.runs
+        counts.already = upload.already + upload.repeated
+        return counts
 
     def on_write_complete(self, write_result: WriteResult[UploadCounts]) -> None:
         for counts in write_result.write_returns:
@@ -115,6 +119,22 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
 
     def get_name(self) -> str:
         return "DocentUpload"
+
+    def _connect(self) -> DocentUploader:
+        return DocentUploader(
+            api_key=self.api_key,
+            api_url=self.api_url,
+            frontend_url=self.frontend_url,
+            timeout=self.timeout,
+            quiet=True,
+            retrying=Retrying(RetryPolicy(self.patience)),
+        )
+
+    def _refuse(self, message: str, row: Any, counts: UploadCounts) -> None:
+        """A row whose run Docent would refuse: stop, or count it skipped (``skip_invalid``)."""
+        if not self.skip_invalid:
+            raise ConversionError(message, file=row["file"], line=row["line"])
+        counts.skipped += 1
 
     def _run(self, row: Any, counts: UploadCounts) -> Outgoing | None:
         """The row's run, to send; None for a failed row left out."""
@@ -132,21 +152,3 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
         run = clone_agent_run_with_random_ids(AgentRun.model_validate(orjson.loads(line)))
         set_upload_key(run, key)
         return Outgoing(key, run.id, f"{row['file']}:{row['line']}", run_payload(run))
-
-
-@dataclass
-class _Task:
-    uploader: DocentUploader
-    sender: CollectionSender
-    counts: UploadCounts
-
-    def upload(self, batch: list[Outgoing]) -> None:
-        """Send the runs whose keys the collection lacks, and wait until Docent has them."""
-        missing = self.sender.unsent(batch)
-        self.counts.already = self.sender.already + self.sender.repeated
-        if not missing:
-            return
-        jobs = len(self.sender.job_ids)
-        self.sender.send(missing)
-        self.uploader.wait(self.sender.collection_id, self.sender.job_ids[jobs:])
-        self.counts.sent += len(missing)

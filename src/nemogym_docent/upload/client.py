@@ -10,9 +10,9 @@ import os
 import re
 import sys
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -20,8 +20,17 @@ from docent import Docent
 from requests.adapters import HTTPAdapter
 
 from nemogym_docent.upload.capabilities import Capabilities, detect
+from nemogym_docent.upload.faults import (
+    RETRY_AFTER_STATUSES,
+    ServerRefused,
+    ServerTimeout,
+    ServerUnavailable,
+    UploadError,
+    is_retried_status,
+    status_reason,
+)
 from nemogym_docent.upload.keys import held_run_ids, held_upload_keys
-from nemogym_docent.upload.sending import ServerFault
+from nemogym_docent.upload.retry import Retrying, retry_after_seconds
 
 API_KEY_VARIABLE = "DOCENT_API_KEY"
 IDS_PER_REQUEST = 1000  # run ids whose metadata one request asks for
@@ -29,17 +38,7 @@ JOB_STATUS_LIMIT = 100  # the most job ids the client may ask about at once
 _DONE = "completed"
 _CANCELED = "canceled"
 _ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
-
-
-class ServerError(ServerFault):
-    """Docent could not be reached or refused a request (exit code 2)."""
-
-
-class ServerTimeout(ServerError):
-    """Docent did not answer, or did not finish its jobs, in time (exit code 2)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, timed_out=True)
+T = TypeVar("T")
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -99,7 +98,9 @@ def _route_client_logs(*, quiet: bool) -> None:
 
 
 class DocentUploader:
-    """Connects at construction; ``ServerError`` for a missing key or an unreachable server."""
+    """Connects at construction (``UploadError`` for a missing key or an unreachable server).
+    Reads are tried again as ``retrying`` says; sending runs is tried again by the sender, which
+    first asks which of the runs arrived (``upload.sending``)."""
 
     def __init__(
         self,
@@ -109,9 +110,11 @@ class DocentUploader:
         timeout: float,
         quiet: bool,
         api_key: str | None = None,
+        retrying: Retrying | None = None,
     ) -> None:
         self._secrets = [api_key or os.environ.get(API_KEY_VARIABLE) or ""]
         self.timeout = timeout
+        self.retrying = retrying or Retrying()
         _route_client_logs(quiet=quiet)
         with self._server_errors("connecting to Docent"):
             try:
@@ -123,10 +126,10 @@ class DocentUploader:
                 )
             except ValueError as exc:
                 if "api_key" in str(exc):
-                    raise ServerError(
+                    raise UploadError(
                         f"no Docent API key: set {API_KEY_VARIABLE} (or put it in docent.env)"
                     ) from exc
-                raise ServerError(f"Docent client: {self._redact(str(exc))}") from exc
+                raise UploadError(f"Docent client: {self._redact(str(exc))}") from exc
         authorization = str(self._client._session.headers.get("Authorization", ""))
         self._secrets.append(authorization.removeprefix("Bearer "))
 
@@ -136,33 +139,42 @@ class DocentUploader:
         return str(self._client._api_url).rstrip("/")
 
     def create_collection(self, name: str) -> str:
-        """A new collection's id."""
-        with self._server_errors("creating the collection"):
-            return self._client.create_collection(name=name)
+        """A new collection's id (tried again only when the server said it was busy: a lost
+        answer may have made it)."""
+
+        def create(_attempt: int) -> str:
+            with self._server_errors("creating the collection"):
+                return self._client.create_collection(name=name)
+
+        return self.retrying.call(lambda attempt: _only_if_busy(create, attempt))
 
     def collections_named(self, name: str) -> list[str]:
         """The ids of the collections of this name that the API key can see."""
-        with self._server_errors("looking for the collection"):
-            listed = self._json("GET", "collections")
+        listed = self._read("looking for the collection", "GET", "collections")
         return [str(entry["id"]) for entry in listed if entry.get("name") == name]
 
     def check_collection(self, collection_id: str) -> None:
-        """``ServerError`` when the collection does not exist (or the key cannot see it)."""
-        with self._server_errors("looking for the collection"):
-            if self._request("GET", f"{collection_id}/collection").status_code == 200:
-                return
-            listed = self._json("GET", "collections")
+        """``ServerRefused`` when the collection does not exist (or the key cannot see it)."""
+
+        def found(_attempt: int) -> bool:
+            with self._server_errors("looking for the collection"):
+                answer = self._request("GET", f"{collection_id}/collection")
+                if is_retried_status(answer.status_code):
+                    _check(answer, "looking for the collection")
+                return answer.status_code == 200
+
+        if self.retrying.call(found):
+            return
+        listed = self._read("looking for the collection", "GET", "collections")
         if all(str(entry.get("id")) != collection_id for entry in listed):
-            raise ServerError(
+            raise ServerRefused(
                 f"collection {collection_id} does not exist on {self.server.removesuffix('/rest')}"
-                " (or this API key cannot see it)",
-                answered=True,
+                " (or this API key cannot see it)"
             )
 
     def capabilities(self, collection_id: str) -> Capabilities:
         """Which read endpoints the server answers for the collection."""
-        with self._server_errors("asking what the server offers"):
-            return detect(_Http(self), collection_id)
+        return self.retrying.call(lambda _attempt: detect(_Http(self), collection_id))
 
     def held_keys(
         self, collection_id: str, keys: Collection[str], capabilities: Capabilities
@@ -170,78 +182,87 @@ class DocentUploader:
         """Which of these upload keys the collection holds, asked by key (DQL)."""
         if not capabilities.dql:
             return set()
-        with self._server_errors("asking which runs the collection holds"):
-            return held_upload_keys(self._client, collection_id, keys)
+
+        def held(_attempt: int) -> set[str]:
+            with self._server_errors("asking which runs the collection holds"):
+                return held_upload_keys(self._client, collection_id, keys)
+
+        return self.retrying.call(held)
 
     def collection_keys(self, collection_id: str, known: Mapping[str, str]) -> dict[str, str]:
         """Run id -> upload key of every run of the collection (the run-id listing and the
         runs' metadata); the metadata of the runs in ``known`` (id -> key) is not asked for."""
-        with self._server_errors("asking which runs the collection holds"):
-            ids = [str(run_id) for run_id in self._json("GET", f"{collection_id}/agent_run_ids")]
-            keys = {run_id: known[run_id] for run_id in ids if run_id in known}
-            unknown = [run_id for run_id in ids if run_id not in known]
-            for start in range(0, len(unknown), IDS_PER_REQUEST):
-                asked = {"agent_run_ids": unknown[start : start + IDS_PER_REQUEST]}
-                answer = self._json("POST", f"{collection_id}/agent_run_metadata", asked)
-                for run_id, entry in answer.items():
-                    nemogym = (entry.get("metadata") or {}).get("nemogym")
-                    key = nemogym.get("upload_key") if isinstance(nemogym, dict) else None
-                    if isinstance(key, str):
-                        keys[str(run_id)] = key
+        doing = "asking which runs the collection holds"
+        ids = [str(run_id) for run_id in self._read(doing, "GET", f"{collection_id}/agent_run_ids")]
+        keys = {run_id: known[run_id] for run_id in ids if run_id in known}
+        unknown = [run_id for run_id in ids if run_id not in known]
+        for start in range(0, len(unknown), IDS_PER_REQUEST):
+            asked = {"agent_run_ids": unknown[start : start + IDS_PER_REQUEST]}
+            answer = self._read(doing, "POST", f"{collection_id}/agent_run_metadata", asked)
+            for run_id, entry in answer.items():
+                nemogym = (entry.get("metadata") or {}).get("nemogym")
+                key = nemogym.get("upload_key") if isinstance(nemogym, dict) else None
+                if isinstance(key, str):
+                    keys[str(run_id)] = key
         return keys
 
     def stored_run_ids(
         self, collection_id: str, run_ids: Collection[str], capabilities: Capabilities
     ) -> set[str]:
         """Which of these run ids the collection holds (DQL, else the run-id listing)."""
-        with self._server_errors("asking which runs the collection holds"):
-            if capabilities.dql:
-                return held_run_ids(self._client, collection_id, run_ids)
-            listed = self._json("GET", f"{collection_id}/agent_run_ids")
+        doing = "asking which runs the collection holds"
+        if capabilities.dql:
+
+            def held(_attempt: int) -> set[str]:
+                with self._server_errors(doing):
+                    return held_run_ids(self._client, collection_id, run_ids)
+
+            return self.retrying.call(held)
+        listed = self._read(doing, "GET", f"{collection_id}/agent_run_ids")
         return set(run_ids) & {str(run_id) for run_id in listed}
 
     def post_runs(self, collection_id: str, body: bytes) -> str | None:
-        """Send one gzipped batch (its runs keep their ids); the job id when Docent queued it,
-        None when it stored the runs before answering."""
+        """Send one gzipped batch (its runs keep their ids), once; the job id when Docent queued
+        it, None when it stored the runs before answering."""
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         with self._server_errors("sending runs"):
             answer = self._request(
                 "POST", f"{collection_id}/agent_runs", data=body, headers=headers
             )
-            if answer.status_code >= 400:
-                raise ServerError(
-                    f"sending runs: HTTP {answer.status_code}: {_detail(answer)}",
-                    answered=answer.status_code < 500,
-                )
+            _check(answer, "sending runs")
             try:
                 result = answer.json() if answer.content.strip() else None
             except ValueError:
-                raise ServerError(
+                raise UploadError(
                     f"sending runs: unexpected answer from Docent (HTTP {answer.status_code}, "
-                    f"not JSON: {answer.text[:80]!r})"
+                    f"not JSON: {answer.text[:80]!r}); is --api-url the Docent API?"
                 ) from None
         if result is None:
             return None
         if not isinstance(result, dict):
-            raise ServerError(f"sending runs: unexpected answer from Docent: {answer.text[:200]}")
+            raise UploadError(f"sending runs: unexpected answer from Docent: {answer.text[:200]}")
         job = result.get("job_id")
         return None if job is None else str(job)
 
     def wait(self, collection_id: str, job_ids: list[str], *, poll_interval: float = 1.0) -> None:
         """Poll until every job is done; ``ServerTimeout`` after ``timeout`` seconds,
-        ``ServerError`` when Docent cancels a job."""
+        ``UploadError`` when Docent cancels a job."""
         deadline = time.monotonic() + self.timeout
         pending = list(dict.fromkeys(job_ids))
         canceled: list[str] = []
         while pending:
-            with self._server_errors("checking the upload jobs"):
-                statuses = {
-                    str(status["job_id"]): str(status["status"])
-                    for start in range(0, len(pending), JOB_STATUS_LIMIT)
-                    for status in self._client.get_agent_run_job_statuses(
-                        collection_id, pending[start : start + JOB_STATUS_LIMIT]
-                    )
-                }
+
+            def statuses_of(_attempt: int, asked: list[str] = pending) -> dict[str, str]:
+                with self._server_errors("checking the upload jobs"):
+                    return {
+                        str(status["job_id"]): str(status["status"])
+                        for start in range(0, len(asked), JOB_STATUS_LIMIT)
+                        for status in self._client.get_agent_run_job_statuses(
+                            collection_id, asked[start : start + JOB_STATUS_LIMIT]
+                        )
+                    }
+
+            statuses = self.retrying.call(statuses_of)
             canceled += [job for job in pending if statuses.get(job) == _CANCELED]
             pending = [job for job in pending if statuses.get(job) not in (_DONE, _CANCELED)]
             if not pending:
@@ -251,23 +272,28 @@ class DocentUploader:
                 raise ServerTimeout(
                     f"Docent had not finished {len(pending)} job(s) after {self.timeout:g}s: "
                     + ", ".join(pending)
+                    + "; raise --timeout to wait longer"
                 )
             time.sleep(min(poll_interval, remaining))
         if canceled:
-            raise ServerError("Docent canceled job(s): " + ", ".join(canceled))
+            raise UploadError(
+                "Docent canceled job(s): " + ", ".join(canceled) + "; --resume sends their runs"
+            )
 
     def _request(self, method: str, path: str, **arguments: Any) -> requests.Response:
         url = f"{self._client._api_url}/{path}"
         return self._client._session.request(method, url, **arguments)
 
-    def _json(self, method: str, path: str, body: Any = None) -> Any:
-        """The JSON answer of a request that must succeed."""
-        answer = self._request(method, path, json=body)
-        if answer.status_code >= 400:
-            raise ServerError(
-                f"HTTP {answer.status_code}: {_detail(answer)}", answered=answer.status_code < 500
-            )
-        return answer.json()
+    def _read(self, doing: str, method: str, path: str, body: Any = None) -> Any:
+        """The JSON answer of a request that reads (so may go again) and must succeed."""
+
+        def read(_attempt: int) -> Any:
+            with self._server_errors(doing):
+                answer = self._request(method, path, json=body)
+                _check(answer, doing)
+                return answer.json()
+
+        return self.retrying.call(read)
 
     def save_filter(self, collection_id: str, run_filter: dict[str, Any], name: str) -> str:
         """Save a filter of the collection's runs under ``name``; its URL. The client's own
@@ -280,25 +306,29 @@ class DocentUploader:
 
     @contextmanager
     def _server_errors(self, doing: str) -> Iterator[None]:
-        """Every failure of a call to Docent, as one ``ServerError``/``ServerTimeout`` line."""
+        """Every failure of a call to Docent, as one ``UploadError`` line."""
         try:
             yield
-        except (ServerError, ServerTimeout):
+        except UploadError:
             raise
         except requests.Timeout as exc:
             raise ServerTimeout(
-                f"{doing}: no answer from {_server(exc)} within {self.timeout:g}s"
+                f"{doing}: no answer from {_server(exc)} within {self.timeout:g}s "
+                "(--timeout: raise it for a slow server)"
             ) from exc
         except requests.ConnectionError as exc:
-            raise ServerError(f"{doing}: cannot reach {_server(exc)} ({_reason(exc)})") from exc
+            reason = _reason(exc)
+            raise ServerUnavailable(
+                f"{doing}: cannot reach {_server(exc)} ({reason}); check that the server runs "
+                "and --api-url",
+                reason=f"no answer ({reason})",
+            ) from exc
         except requests.RequestException as exc:
-            message = f"{doing}: {self._redact(str(exc))}"
-            status = exc.response.status_code if exc.response is not None else None
-            if status in (401, 403):
-                message += f"; check {API_KEY_VARIABLE} and the server URL (--api-url)"
-            raise ServerError(message) from exc
+            if exc.response is not None:
+                _check(exc.response, doing, redact=self._redact)
+            raise UploadError(f"{doing}: {self._redact(str(exc))}") from exc
         except Exception as exc:  # the client failed in a way it does not document
-            raise ServerError(
+            raise UploadError(
                 f"{doing}: unexpected answer from Docent "
                 f"({type(exc).__name__}: {self._redact(str(exc))})"
             ) from exc
@@ -310,20 +340,61 @@ class DocentUploader:
         return text
 
 
+def _only_if_busy(action: Callable[[int], T], attempt: int) -> T:
+    """``action``, its faults tried again only when the server said it did nothing (429)."""
+    try:
+        return action(attempt)
+    except ServerUnavailable as fault:
+        if fault.status == 429:
+            raise
+        raise UploadError(str(fault)) from fault
+
+
+def _check(
+    answer: requests.Response, doing: str, *, redact: Callable[[str], str] = lambda text: text
+) -> None:
+    """Raise the fault an answer of 400 or more stands for."""
+    status = answer.status_code
+    if status < 400:
+        return
+    detail = redact(_detail(answer))
+    if is_retried_status(status):
+        asked = (
+            retry_after_seconds(answer.headers.get("Retry-After"))
+            if status in RETRY_AFTER_STATUSES
+            else None
+        )
+        raise ServerUnavailable(
+            f"{doing}: HTTP {status}: {detail}", reason=status_reason(status), status=status,
+            retry_after=asked,
+        )  # fmt: skip
+    message = f"{doing}: HTTP {status}: {detail}"
+    if status in (401, 403):
+        message += f"; check {API_KEY_VARIABLE} and the server URL (--api-url)"
+    elif status == 413:
+        message += "; send fewer runs per request (--batch-size)"
+    raise ServerRefused(message, status=status)
+
+
 class _Http:
-    """The uploader's session as ``capabilities.Http``: any status is an answer."""
+    """The uploader's session as ``capabilities.Http``: any status is an answer, but one that
+    means "later", which is a fault to try again."""
 
     def __init__(self, uploader: DocentUploader) -> None:
         self._uploader = uploader
 
     def get(self, path: str) -> tuple[int, Any]:
-        return _status_and_json(self._uploader._request("GET", path))
+        with self._uploader._server_errors("asking what the server offers"):
+            return _status_and_json(self._uploader._request("GET", path))
 
     def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
-        return _status_and_json(self._uploader._request("POST", path, json=body))
+        with self._uploader._server_errors("asking what the server offers"):
+            return _status_and_json(self._uploader._request("POST", path, json=body))
 
 
 def _status_and_json(answer: requests.Response) -> tuple[int, Any]:
+    if is_retried_status(answer.status_code) and answer.status_code != 500:
+        _check(answer, "asking what the server offers")
     try:
         return answer.status_code, answer.json()
     except ValueError:

@@ -9,28 +9,15 @@ and the second cannot both be stored (the id is the server's primary key).
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from nemogym_docent.upload.capabilities import Capabilities
+from nemogym_docent.upload.faults import ServerRefused, UploadError
 from nemogym_docent.upload.ledger import Ledger, LedgerRun
 from nemogym_docent.upload.payload import request_body
-
-_MAX_BACKOFF = 10.0
-_POLL = 0.25
-
-
-class ServerFault(Exception):
-    """A request failed; ``answered`` when the server refused it (4xx), so that nothing of it was
-    stored, else it may have been (no answer, ``timed_out``, a 5xx)."""
-
-    def __init__(self, message: str, *, answered: bool = False, timed_out: bool = False) -> None:
-        super().__init__(message)
-        self.answered = answered
-        self.timed_out = timed_out
+from nemogym_docent.upload.retry import Retrying
 
 
 class Server(Protocol):
@@ -111,20 +98,14 @@ class Resolution:
 
 @dataclass
 class CollectionSender:
-    """Sends batches to ``collection_id``, each run once, writing them down in ``ledger``.
-
-    ``attempts`` is how often a batch is tried (None: until it goes, waiting up to
-    ``_MAX_BACKOFF`` seconds between tries, as a follower does); ``on_retry`` hears why.
-    """
+    """Sends batches to ``collection_id``, each run once, writing them down in ``ledger``; a
+    batch that fails goes again as ``retrying`` says (``upload.retry``)."""
 
     server: Server
     collection_id: str
     ledger: Ledger
     capabilities: Capabilities
-    attempts: int | None = 4
-    on_retry: Callable[[str], None] = lambda _message: None
-    should_stop: Callable[[], bool] = lambda: False
-    """Asked between attempts: True gives up (Ctrl-C while the server is unreachable)."""
+    retrying: Retrying = field(default_factory=Retrying)
     acknowledged: Span = field(default_factory=Span)
     """The runs the server acknowledged (or was found holding) during this upload."""
     in_flight: list[Outgoing] = field(default_factory=list)
@@ -199,49 +180,33 @@ class CollectionSender:
 
     def send(self, batch: Sequence[Outgoing]) -> None:
         """Send the batch until the server acknowledged every run of it (a job id counts: the
-        server queued them, ``job_ids`` has it); ``ServerFault`` when the server refuses it,
-        or after ``attempts`` tries (the runs still in flight stay in ``in_flight``)."""
+        server queued them, ``job_ids`` has it). Before each new attempt, the runs the server
+        turns out to hold are taken out. ``UploadError`` when the server refuses it or the
+        retry policy gives up (the runs still in flight stay in ``in_flight``)."""
         runs = [self._reused(run) for run in batch]
         self.ledger.sending([LedgerRun(run.key, run.run_id, run.origin) for run in runs])
         self.in_flight = runs
-        tries = 0
-        while True:
-            tries += 1
+
+        def attempt(number: int) -> bool:
+            if number > 1:
+                self._drop_stored()
+                if not self.in_flight:
+                    return True
             try:
                 job = self.server.post_runs(
                     self.collection_id, request_body(run.payload for run in self.in_flight)
                 )
-            except ServerFault as fault:
-                if fault.answered:
-                    if tries == 1:  # an earlier attempt may still arrive: leave it in flight
-                        self.ledger.absent(run.run_id for run in self.in_flight)
-                        self.in_flight = []
-                    raise
-                if fault.timed_out and self.attempts is not None:
-                    raise  # the user's deadline passed
-                if (self.attempts is not None and tries >= self.attempts) or self.should_stop():
-                    raise
-                pause = min(2.0 ** (tries - 1), _MAX_BACKOFF)
-                self.on_retry(f"{fault}; trying again in {pause:g}s")
-                if not self._pause(pause):
-                    raise
-                self._drop_stored()
-                if not self.in_flight:
-                    return
-                continue
+            except ServerRefused:
+                if number == 1:  # an earlier attempt may still arrive: leave it in flight
+                    self.ledger.absent(run.run_id for run in self.in_flight)
+                    self.in_flight = []
+                raise
             if job is not None:
                 self.job_ids.append(job)
-            self._done(self.in_flight)
-            return
+            return True
 
-    def _pause(self, seconds: float) -> bool:
-        """Wait, unless asked to stop meanwhile (then False)."""
-        steps = max(1, math.ceil(seconds / _POLL))
-        for _ in range(steps):
-            if self.should_stop():
-                return False
-            time.sleep(seconds / steps)
-        return not self.should_stop()
+        self.retrying.call(attempt)
+        self._done(self.in_flight)
 
     def _reused(self, run: Outgoing) -> Outgoing:
         earlier = self._reuse.pop(run.key, None)
@@ -256,7 +221,7 @@ class CollectionSender:
             stored = self.server.stored_run_ids(
                 self.collection_id, [run.run_id for run in self.in_flight], self.capabilities
             )
-        except ServerFault:
+        except UploadError:
             return  # still unreachable: the next attempt says so
         self._done([run for run in self.in_flight if run.run_id in stored])
         self.in_flight = [run for run in self.in_flight if run.run_id not in stored]
