@@ -27,6 +27,9 @@ from cli_helpers import (
 from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config, urls, without_ids
 from pytest_httpserver import HTTPServer
 
+from nemogym_docent.cli.options import Conversion, Selecting, Sending, Streaming
+from nemogym_docent.cli.upload import UploadOptions, resume_command
+
 
 @pytest.fixture
 def docent(httpserver: HTTPServer) -> FakeDocent:
@@ -337,9 +340,6 @@ def test_ctrl_c_while_sending_says_what_was_sent(docent: FakeDocent, tmp_path: P
 
 
 def test_the_resume_command_is_made_of_every_option_group_given() -> None:
-    from nemogym_docent.cli.options import Conversion, Selecting, Sending, Streaming
-    from nemogym_docent.cli.upload import UploadOptions, resume_command
-
     options = UploadOptions(
         ["a.jsonl", "b dir"],
         Sending(collection_name="x", batch_size=7, patience="1m", ledger=Path("l.sqlite")),
