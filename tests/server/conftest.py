@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fault_proxy import FaultProxy
 from real_docent import SCRIPTS_VARIABLE, STATE_VARIABLE, RealDocent
 
 
@@ -34,3 +36,13 @@ def server_env(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def proxy(real_docent: RealDocent) -> Iterator[FaultProxy]:
+    """The fault proxy in front of the server (passing everything until told otherwise)."""
+    proxy = FaultProxy(real_docent.env["DOCENT_API_URL"]).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()

@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,15 +29,6 @@ RUNS = 30
 BATCH = "5"  # 6 batches: 2 faults at every third request, 3 at every second
 REPORT_VARIABLE = "NEMOGYM_FAULT_REPORT"
 """A file to which each test appends what it measured, one JSON line (for the closing note)."""
-
-
-@pytest.fixture
-def proxy(real_docent: RealDocent) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(real_docent.env["DOCENT_API_URL"]).start()
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
 
 
 @pytest.fixture

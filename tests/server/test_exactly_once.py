@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from builders import rollout, user
 from cli_helpers import SCRIPT, assert_no_traceback, output_lines, run_cli, write_export
+from fault_proxy import FaultProxy
 from real_docent import SERVING, RealDocent
 
 RUNS = 200
@@ -165,17 +166,18 @@ def test_a_second_signal_stops_at_once_and_says_what_was_in_flight(
 
 
 def test_a_timeout_says_what_was_in_flight_and_resume_finishes(
-    real_docent: RealDocent, server_env: dict[str, str], export: Path
+    real_docent: RealDocent, server_env: dict[str, str], export: Path, proxy: FaultProxy
 ) -> None:
     collection = real_docent.create_collection("timeout")
-    export = write_export(export, heavy_rollouts(RUNS, words=6000))
-    # One batch of all 200 runs of 100 KB takes the server many seconds.
-    process = start_upload(export, collection, "--timeout", "1", "--batch-size", str(RUNS))
+    # The proxy answers the second batch 8 s after the server stored it.
+    proxy.mode, proxy.every, proxy.wait_seconds = "slow", 2, 8
+    process = start_upload(export, collection, "--timeout", "4", "--api-url", proxy.url)
     code, stderr = finish(process)
     assert code == 2, stderr
-    assert "within 1s" in stderr
+    assert f"error: sending runs: no answer from {proxy.url} within 4s" in stderr
     acknowledged, in_flight, command = reported(stderr)
-    assert in_flight > 0
+    assert (acknowledged, in_flight) == (int(BATCH), int(BATCH))
+    proxy.mode = "none"
     assert_resumed_once(real_docent, collection, export, acknowledged, in_flight, command)
 
 
