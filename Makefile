@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RAY_VENV := .venv-ray
 RAY_STAMP := $(RAY_VENV)/.installed
 
-.PHONY: install lock models check-models lint typecheck test test-ray test-server test-ui demo bench clean
+.PHONY: install lock models check-models lint typecheck test test-package test-ray test-server test-ui demo bench clean
 
 # Byte-compiled modules: without them every command compiles its imports again (0.3 s of start-up)
 # wherever PYTHONDONTWRITEBYTECODE is set. compileall skips what is up to date.
@@ -41,7 +41,12 @@ lint: install
 	$(BIN)/mypy
 
 test: install check-models lint
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto -m "not package"
+
+# The package as users get it (tests/package/): `uv build`, the wheel installed with the locked
+# dependencies outside the checkout, the pre-commit hook installed by pre-commit, the GitHub Action.
+test-package: install
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m package tests/package
 
 # The Ray Data integration, in an environment of its own with the ray extra (Ray in local mode).
 $(RAY_STAMP): requirements-ray.lock pyproject.toml
