@@ -504,3 +504,22 @@ def test_convert_writes_into_a_pipe_without_replacing_it(tmp_path: Path) -> None
     assert output_lines(received[0]) == output_lines(
         run_cli(["convert", str(EXAMPLES)]).stdout_bytes
     )
+
+
+def test_validate_for_github_writes_the_step_summary_and_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    bad = write_export(tmp_path / "bad.jsonl", [*valid_rollouts(2), without_agent_ref()])
+    result = run_cli(["validate", str(bad), "--format", "github", "--quiet"])
+    assert result.exit_code == 1
+    assert outputs.read_text() == "files=1\nrecords=3\nvalid=2\ninvalid=1\nerrors=1\n"
+    text = summary.read_text()
+    assert text.startswith("### nemogym-docent validate\n\n| | |\n| --- | ---: |\n")
+    assert "| invalid records | 1 |\n" in text
+    assert "| 1 | agent_ref: is required |\n" in text
+    monkeypatch.delenv("GITHUB_OUTPUT")
+    assert run_cli(["validate", str(bad), "--quiet"]).exit_code == 1
+    assert summary.read_text() == text

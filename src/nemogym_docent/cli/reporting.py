@@ -3,6 +3,7 @@ GitHub annotations, the progress line and the summaries."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -225,6 +226,31 @@ def print_common_errors(kinds: Counter[str]) -> None:
     common = kinds.most_common(COMMON_ERRORS_SHOWN)
     width = max(len(f"{count:,}") for _, count in common)
     say("most common errors", *(f"  {count:>{width},}  {kind}" for kind, count in common))
+
+
+def report_to_github(title: str, rows: Rows, kinds: Counter[str], counts: dict[str, int]) -> None:
+    """Under GitHub Actions (``--format github``): the summary and the most common errors as
+    markdown in ``$GITHUB_STEP_SUMMARY``, and ``counts`` as the step's outputs in
+    ``$GITHUB_OUTPUT``; each only where GitHub sets its variable."""
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        lines = [f"### {title}", "", "| | |", "| --- | ---: |"]
+        lines += [f"| {_cell(name)} | {_cell(value)} |" for name, value in rows]
+        if kinds:
+            lines += ["", "| count | most common errors |", "| ---: | --- |"]
+            common = kinds.most_common(COMMON_ERRORS_SHOWN)
+            lines += [f"| {count:,} | {_cell(kind)} |" for kind, count in common]
+        with open(summary_file, "a", encoding="utf-8") as summary:
+            summary.write("\n".join(lines) + "\n\n")
+    output_file = os.environ.get("GITHUB_OUTPUT")
+    if output_file:
+        with open(output_file, "a", encoding="utf-8") as outputs:
+            outputs.write("".join(f"{name}={value}\n" for name, value in counts.items()))
+
+
+def _cell(text: str) -> str:
+    """Text inside a markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def selection_rows(stage: SelectionStage | None, stats: RunStats) -> Rows:

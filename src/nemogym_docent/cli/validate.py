@@ -17,6 +17,7 @@ from nemogym_docent.cli.reporting import (
     lenient_rows,
     print_common_errors,
     render_issue,
+    report_to_github,
     say,
 )
 from nemogym_docent.cli.session import Session, selection_stage
@@ -84,9 +85,19 @@ def run_validate(
             rows += lenient_rows(stats)
         elif stats.lenient_only:
             rows.append(("invalid records that convert with --lenient", f"{stats.lenient_only:,}"))
-        s.finish("validate --lenient" if lenient else "validate", rows, say_if_empty=False)
+        title = "validate --lenient" if lenient else "validate"
+        s.finish(title, rows, say_if_empty=False)
         if not quiet:
             print_common_errors(kinds)
+        if form == "github":
+            counts = {
+                "files": stats.files,
+                "records": stats.records,
+                "valid": stats.records - stats.failed,
+                "invalid": stats.failed,
+                "errors": errors,
+            }
+            report_to_github(f"nemogym-docent {title}", rows, kinds, counts)
     if not stats.records and not allow_empty:
         fail("no records to validate", ExitCode.INVALID, hints=["--allow-empty accepts that"])
     raise typer.Exit(int(ExitCode.INVALID if stats.failed else ExitCode.OK))
