@@ -523,3 +523,38 @@ def test_validate_for_github_writes_the_step_summary_and_outputs(
     monkeypatch.delenv("GITHUB_OUTPUT")
     assert run_cli(["validate", str(bad), "--quiet"]).exit_code == 1
     assert summary.read_text() == text
+
+
+def test_a_selection_that_keeps_nothing_says_so(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "run.jsonl", valid_rollouts(3))
+    result = run_cli(
+        ["convert", str(export), "-o", str(tmp_path / "out.jsonl"), "--where", "reward > 5"]
+    )
+    assert result.exit_code == 0
+    assert "the selection kept none of the 3 records read\n" in result.stderr
+    assert "no records in the input" not in result.stderr
+    result = run_cli(["validate", str(export), "--where", "reward > 5", "--quiet"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the selection kept none of the 3 records read\n")
+
+
+def test_option_and_input_messages_say_what_is_wrong(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "run.jsonl", valid_rollouts(1))
+    detail = run_cli(["convert", str(export), "--detail", "ful"])
+    assert detail.exit_code == 2
+    assert "'ful' is not a detail level; choose docent or full" in detail.stderr
+    assert "Value error" not in detail.stderr
+    follow = run_cli(
+        ["upload", "--follow", str(tmp_path / "nosuch"), "--collection-id", "x", "--dry-run"]
+    )
+    assert follow.exit_code == 2
+    assert follow.stderr == f"error: {tmp_path / 'nosuch'}: no such file or directory\n"
+    table = tmp_path / "table.csv"
+    table.write_text("a,b\n1,2\n")
+    csv = run_cli(["convert", str(table)])
+    assert csv.exit_code == 1
+    assert "nemogym-docent validate" not in csv.stderr
+    side = write_export(tmp_path / "run_materialized_inputs.jsonl", [{"task": 1}])
+    validated = run_cli(["validate", str(side)])
+    assert validated.exit_code == 1
+    assert f"hint: {side} holds NeMo Gym materialized inputs" in validated.stderr

@@ -60,8 +60,8 @@ def _main(
 ) -> None:
     """Convert, validate and upload NVIDIA NeMo Gym rollout exports as Docent AgentRuns.
 
-    Exit codes: 0 success; 1 invalid records (or a timeout); 2 usage, input, output or server
-    error; 130 interrupted. docs/cli.md has the full reference.
+    Exit codes: 0 success; 1 invalid records; 2 usage, input, output or server error (a timeout
+    too); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). docs/cli.md has the full reference.
     """
 
 
@@ -160,7 +160,7 @@ def upload(
     """Convert rollouts and add them to a Docent collection, in batches, with Docent's client.
 
     The API key comes from DOCENT_API_KEY (or a docent.env file), as Docent's SDK reads it.
-    Exit code 0: all sent; 1: invalid records or a timeout; 2: usage, input or server error.
+    Exit code 0: all sent; 1: invalid records; 2: usage, input or server error, or a timeout.
     """
     from nemogym_docent.cli.upload import UploadOptions, run_upload  # noqa: PLC0415
 

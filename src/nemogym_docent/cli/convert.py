@@ -39,4 +39,4 @@ def run_convert(
             elif result.output is not None:
                 out.write(result.output)
         title = f"convert → {'stdout' if output == '-' else Path(output).name}"
-        session.finish(title, selection_rows(stage, session.stats))
+        session.finish(title, selection_rows(stage, session.stats), stage=stage)

@@ -21,13 +21,13 @@ from typer.models import OptionInfo
 from nemogym_docent.options import ConversionOptions
 
 
-def choice(*allowed: str) -> Callable[[str], str]:
+def choice(*allowed: str, what: str = "format") -> Callable[[str | None], str | None]:
     """A typer callback that accepts one of ``allowed`` (said in the error otherwise)."""
-    words = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+    words = ", ".join(allowed[:-1]) + f" or {allowed[-1]}" if len(allowed) > 1 else allowed[0]
 
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise typer.BadParameter(f"{value!r} is not a format; choose {words}")
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"{value!r} is not a {what}; choose {words}")
         return value
 
     return check
@@ -74,11 +74,34 @@ def _output_format(*allowed: str, help_text: str) -> Any:
 
 
 if TYPE_CHECKING:  # what the values are; typer reads the declarations below
+    DetailLevel: TypeAlias = Literal["docent", "full"]
+    GroupBy: TypeAlias = Literal["task"] | None
     Lenient: TypeAlias = bool
     JudgeLeniently: TypeAlias = bool
     IssueFormat: TypeAlias = str
     SummaryFormat: TypeAlias = str
 else:
+    DetailLevel = Annotated[
+        str,
+        typer.Option(
+            "--detail",
+            metavar="[docent|full]",
+            callback=choice("docent", "full", what="detail level"),
+            help="docent: lay runs out as Docent's converter does; full: also every NeMo Gym "
+            "metric as a score, and judge and subagent conversations as transcripts "
+            "(docs/full-detail.md).",
+        ),
+    ]
+    GroupBy = Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            metavar="[task]",
+            callback=choice("task", what="grouping"),
+            help="task: give runs of one task the same metadata.nemogym.task_key and task_group "
+            "(size, reward range) to group on in Docent (reads the inputs twice).",
+        ),
+    ]
     Lenient = _lenient(
         "Also convert what Docent's converter refuses, approximating it and recording "
         "each approximation in the run's metadata (conversion.losses)."
@@ -103,14 +126,6 @@ Failures = Annotated[
         "--failures",
         help="Also read the *_failures.jsonl files found in folders (a failures file named on "
         "its own is always read): with --lenient, one run per standing failed attempt.",
-    ),
-]
-DetailLevel = Annotated[
-    Literal["docent", "full"],
-    typer.Option(
-        "--detail",
-        help="docent: lay runs out as Docent's converter does; full: also every NeMo Gym metric "
-        "as a score, and judge and subagent conversations as transcripts (docs/full-detail.md).",
     ),
 ]
 ErrorsPath = Annotated[
@@ -193,14 +208,6 @@ DocentCollection = Annotated[
         metavar="ID",
         help="With --html: link each task and cell to its run in this Docent collection, as "
         "the upload ledger holds them (the runs uploaded from these files).",
-    ),
-]
-GroupBy = Annotated[
-    Literal["task"] | None,
-    typer.Option(
-        "--group-by",
-        help="task: give runs of one task the same metadata.nemogym.task_key and task_group "
-        "(size, reward range) to group on in Docent (reads the inputs twice).",
     ),
 ]
 

@@ -236,8 +236,11 @@ class Session:
                 then=self.when_stopped(),
                 hints=[
                     *result.hints,
+                    # A line that is not a JSON object has no more to show than this error.
                     f"see every issue with: nemogym-docent validate {where}; "
-                    "--skip-invalid goes on with the other records",
+                    "--skip-invalid goes on with the other records"
+                    if first.json_path
+                    else "--skip-invalid goes on with the other records",
                 ],
             )
         if (
@@ -257,8 +260,16 @@ class Session:
         if not self.conversion.quiet:
             say(message)
 
-    def finish(self, title: str, rows: Rows | None = None, *, say_if_empty: bool = True) -> None:
-        """Say what was skipped (even when quiet), that there were no records, and the summary."""
+    def finish(
+        self,
+        title: str,
+        rows: Rows | None = None,
+        *,
+        say_if_empty: bool = True,
+        stage: selecting.SelectionStage | None = None,
+    ) -> None:
+        """Say what was skipped (even when quiet), that there were no records (or that the
+        selection of ``stage`` kept none), and the summary."""
         stats = self.stats
         if stats.failed and self.conversion.skip_invalid:
             if self.conversion.quiet or self.conversion.errors is not None:
@@ -273,9 +284,19 @@ class Session:
                     f"... and {stats.failed - FAILURES_SHOWN:,} more invalid records (see --errors)"
                 )
         if not stats.records and say_if_empty:
-            say("no records in the input")
+            say(no_records(stage))
         if not self.conversion.quiet:
             print_summary(title, rows if rows is not None else conversion_rows(stats))
+
+
+def no_records(
+    stage: selecting.SelectionStage | None, empty: str = "no records in the input"
+) -> str:
+    """There are no records: none in the input (``empty``), or none that the selection kept."""
+    if stage is not None and stage.records_read:
+        read = stage.records_read
+        return f"the selection kept none of the {read:,} record{_s(read)} read"
+    return empty
 
 
 def _s(count: int) -> str:

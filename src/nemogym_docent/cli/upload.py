@@ -142,7 +142,7 @@ def run_upload(
             batches = upload.pipeline.batches
             rows = [(verb, f"{sent:,} runs in {batches:,} batch{'' if batches == 1 else 'es'}")]
             summary = selection_rows(stage, session.stats)
-            session.finish("upload", rows + summary)
+            session.finish("upload", rows + summary, stage=stage)
     collection_id = upload.pipeline.collection_id
     if uploader is not None and collection_id is not None:
         typer.echo(uploader.collection_url(collection_id))
@@ -174,6 +174,8 @@ def _followed(
     """The lines appended to the inputs, as they come, until Ctrl-C."""
     paths = [Path(argument) for argument in options.inputs]
     for path in paths:
+        if str(path) != "-" and not path.exists():
+            fail(f"{path}: no such file or directory")
         if str(path) == "-" or not (path.is_dir() or path.suffix == ".jsonl"):
             fail(f"{path}: --follow reads *.jsonl files and folders (not compressed files or -)")
     if not options.conversion.quiet:

@@ -20,7 +20,7 @@ from nemogym_docent.cli.reporting import (
     report_to_github,
     say,
 )
-from nemogym_docent.cli.session import Session, selection_stage
+from nemogym_docent.cli.session import Session, no_records, selection_stage
 from nemogym_docent.engine.line_tasks import LineTask
 from nemogym_docent.options import ConversionOptions
 
@@ -99,5 +99,9 @@ def run_validate(
             }
             report_to_github(f"nemogym-docent {title}", rows, kinds, counts)
     if not stats.records and not allow_empty:
-        fail("no records to validate", ExitCode.INVALID, hints=["--allow-empty accepts that"])
+        fail(
+            no_records(stage, "no records to validate"),
+            ExitCode.INVALID,
+            hints=["--allow-empty accepts that"],
+        )
     raise typer.Exit(int(ExitCode.INVALID if stats.failed else ExitCode.OK))

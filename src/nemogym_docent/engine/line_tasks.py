@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -216,7 +217,7 @@ class LineTask:
             warnings = _size_warnings(value, raw, self.options, origin)
             located = tuple(warning.at(source.name, number) for warning in warnings)
             return LineResult(number, losses=losses, warnings=located)
-        hints = _not_a_rollout_hints(value, self.kind)
+        hints = _notes(source, _not_a_rollout_hints(value, self.kind))
         located = tuple(issue.at(source.name, number) for issue in issues)
         return LineResult(number, located, hints, losses=losses)
 
@@ -245,13 +246,19 @@ def _not_a_rollout_hints(value: dict[str, Any], kind: str) -> tuple[str, ...]:
 
 
 def _failed(source: Source, number: int, issues: list[Issue], *hints: str | None) -> LineResult:
+    located = tuple(issue.at(source.name, number) for issue in issues)
+    return LineResult(number, located, _notes(source, hints))
+
+
+def _notes(source: Source, hints: Iterable[str | None]) -> tuple[str, ...]:
+    """The hints, and what a NeMo Gym side file named on its own holds."""
     reason = sidecar_reason(source.name)
     notes = [hint for hint in hints if hint]
     if source.standing is not None:
         notes.append(f"{source.name} holds {reason}: with --lenient, one run per standing attempt")
     elif reason is not None:
         notes.append(f"{source.name} holds {reason}, not rollouts")
-    return LineResult(number, tuple(i.at(source.name, number) for i in issues), tuple(notes))
+    return tuple(notes)
 
 
 def _issues(exc: ConversionError) -> list[Issue]:
