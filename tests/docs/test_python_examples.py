@@ -51,10 +51,19 @@ def test_python_examples_run_as_written(
     for example in BY_DOCUMENT[document]:
         if example.prefix_settings().get("test") == "skip":
             continue
-        if eval_example.update_examples:
-            names = eval_example.run_print_update(example, module_globals=names)
-        else:
-            names = eval_example.run_print_check(example, module_globals=names)
+        failure = None
+        try:
+            if eval_example.update_examples:
+                names = eval_example.run_print_update(example, module_globals=names)
+            else:
+                names = eval_example.run_print_check(example, module_globals=names)
+        except (Exception, pytest.fail.Exception) as error:
+            failure = (
+                f"{document_id(document)}:{example.start_line}: {type(error).__name__}: {error}"
+            )
+        if failure is not None:  # raised outside the handler, without the traceback into the
+            # example's code, on which Python 3.11's traceback module fails (and pytest's report)
+            pytest.fail(failure, pytrace=False)
         ran += 1
     if not ran:
         pytest.skip("every example needs a live Docent server or a Ray cluster")

@@ -74,6 +74,8 @@ def _output_format(*allowed: str, help_text: str) -> Any:
 
 
 if TYPE_CHECKING:  # what the values are; typer reads the declarations below
+    from nemogym_docent.analysis.selection import Selection
+
     DetailLevel: TypeAlias = Literal["docent", "full"]
     GroupBy: TypeAlias = Literal["task"] | None
     Lenient: TypeAlias = bool
@@ -245,6 +247,18 @@ class Selecting:
     def selects(self) -> bool:
         """Whether anything beyond ``--where`` is asked for."""
         return bool(self.sample is not None or self.per_task or self.contrast or self.group_by)
+
+    def selection(self) -> Selection:
+        """The one value the engine is given (``WhereError`` for a malformed ``--where``)."""
+        from nemogym_docent.analysis.selection import Selection  # noqa: PLC0415 (simpleeval)
+
+        return Selection(
+            where=tuple(self.where or ()),
+            sample=self.sample,
+            seed=self.seed,
+            per_task=self.per_task,
+            contrast=self.contrast,
+        )
 
 
 @dataclass(frozen=True)

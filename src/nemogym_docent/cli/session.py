@@ -314,13 +314,6 @@ def selection_stage(options: Selecting) -> selecting.SelectionStage | None:
     """The stage that applies the selection options, or None when they select and group nothing;
     a malformed ``--where`` stops the command (exit 2) before anything is read."""
     try:
-        return selecting.selection_stage(
-            where=options.where,
-            sample=options.sample,
-            seed=options.seed,
-            per_task=options.per_task,
-            contrast=options.contrast,
-            group_by=options.group_by,
-        )
+        return selecting.stage_for(options.selection(), group_by_task=options.group_by == "task")
     except WhereError as exc:
         fail(f"--where: {exc}")

@@ -129,28 +129,9 @@ def _raw(line: tuple[Source, int, bytes]) -> bytes:
     return line[2]
 
 
-def selection_stage(
-    *,
-    where: list[str] | None,
-    sample: int | None,
-    seed: int,
-    per_task: int | None,
-    contrast: bool,
-    group_by: str | None = None,
-) -> SelectionStage | None:
-    """The stage for the options given, or None when they select nothing and group nothing.
-
-    A malformed ``--where`` raises ``WhereError`` (with the column of the fault), before anything
-    is read.
-    """
-    selection = Selection(
-        where=tuple(where or ()),
-        sample=sample,
-        seed=seed,
-        per_task=per_task,
-        contrast=contrast,
-    )
-    stage = SelectionStage(selection, group_by_task=group_by == "task")
-    if not selection.selects and not stage.group_by_task:
+def stage_for(selection: Selection, *, group_by_task: bool) -> SelectionStage | None:
+    """The stage that applies ``selection`` (and groups runs of one task), or None when it selects
+    nothing and groups nothing."""
+    if not selection.selects and not group_by_task:
         return None
-    return stage
+    return SelectionStage(selection, group_by_task=group_by_task)
