@@ -18,7 +18,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -130,18 +129,7 @@ def document_id(document: Path) -> str:
     return str(document.relative_to(ROOT))
 
 
-NOT_YET_AS_WRITTEN = {"docs/cli.md", "docs/selection.md", "docs/uploads-once.md", "docs/ray.md"}
-"""Documents whose examples still name folders that are not shipped or need a server unmarked;
-strict: the test fails once one of them runs as written, to take it off this list."""
-
-
-def marked(document: Path) -> Any:
-    if document_id(document) in NOT_YET_AS_WRITTEN:
-        return pytest.param(document, marks=pytest.mark.xfail(strict=True, reason="not yet"))
-    return document
-
-
-@pytest.mark.parametrize("document", [marked(document) for document in DOCUMENTS], ids=document_id)
+@pytest.mark.parametrize("document", DOCUMENTS, ids=document_id)
 def test_console_examples_run_as_written(document: Path, tmp_path: Path) -> None:
     blocks = [block for block in console_blocks(document) if block.run]
     if not blocks:
