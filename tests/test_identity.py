@@ -16,7 +16,7 @@ from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
 from nemogym_docent.engine.line_tasks import _converted
 from nemogym_docent.identity import (
     FailedAttempt,
-    Verdict,
+    RewardVerdict,
     is_final,
     number_of,
     numeric_reward,
@@ -78,16 +78,16 @@ def test_the_canonical_rollout_id_names_the_attempt() -> None:
 
 def test_a_verdict_reads_its_three_keys_together() -> None:
     assert read_verdict({"reward": 1.0}) is None
-    assert read_verdict(example("legacy_agent.json")) == Verdict(masked=False)
+    assert read_verdict(example("legacy_agent.json")) == RewardVerdict(masked=False)
     judged = example("rollouts_failures.jsonl")[3]
     verdict = read_verdict(judged)
-    assert verdict == Verdict(True, "judge_failed", "judge returned no score")
+    assert verdict == RewardVerdict(True, "judge_failed", "judge returned no score")
     assert verdict.as_metadata() == {
         "mask_sample": True,
         "failure_kind": "judge_failed",
         "failure_reason": "judge returned no score",
     }
-    assert read_verdict({"mask_sample": "yes"}) == Verdict(masked=False)
+    assert read_verdict({"mask_sample": "yes"}) == RewardVerdict(masked=False)
 
 
 def test_a_failed_attempt_reads_class_stage_message_and_attempt() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,3 +82,15 @@ class ConversionError(ValueError):
         return ConversionError(
             self.message, json_path=self.json_path, file=file, line=line, issues=self.issues
         )
+
+
+_INDEX = re.compile(r"\[\d+\]")
+_MORE = re.compile(r" \(and \d+ more\)\Z")
+
+
+def problem_kind(json_path: str, message: str) -> str:
+    """A problem as a kind to count (validate's most common errors, summary's refusals): array
+    indices generalised to ``[*]``, a trailing "(and N more)" cut."""
+    path = _INDEX.sub("[*]", json_path)
+    message = _MORE.sub("", message)
+    return f"{path}: {message}" if path else message

@@ -65,7 +65,7 @@ def is_environment_result(row: Mapping[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class RewardVerdict:
     """The verdict on a row's reward (``mask_sample``, ``failure_kind``, ``failure_reason``)."""
 
     masked: bool = False
@@ -86,11 +86,11 @@ class Verdict:
 VERDICT_KEYS: Final = ("mask_sample", "failure_kind", "failure_reason")
 
 
-def read_verdict(row: Mapping[str, Any]) -> Verdict | None:
+def read_verdict(row: Mapping[str, Any]) -> RewardVerdict | None:
     """The row's verdict, or None when it carries none of the three keys."""
     if not any(key in row for key in VERDICT_KEYS):
         return None
-    return Verdict(
+    return RewardVerdict(
         masked=row.get("mask_sample") is True,
         failure_kind=_text(row.get("failure_kind")),
         failure_reason=_text(row.get("failure_reason")),

@@ -10,7 +10,6 @@ most ``HISTOGRAM_VALUES`` distinct rewards, rounding them more coarsely when the
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -28,30 +27,22 @@ from nemogym_docent.analysis.metrics import (
 )
 from nemogym_docent.analysis.where import Where, matches_all
 from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
-from nemogym_docent.errors import ConversionError
+from nemogym_docent.errors import ConversionError, problem_kind
 from nemogym_docent.identity import FAILURE_CLASS
 from nemogym_docent.jsonl.discovery import Source, discover, read_lines
 from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
 
 HISTOGRAM_VALUES: Final = 512
 HISTOGRAM_BINS: Final = 10
-_INDEX = re.compile(r"\[\d+\]")
-_MORE = re.compile(r" \(and \d+ more\)\Z")
-
-
-def refusal_reason(json_path: str, message: str) -> str:
-    """A strict refusal as a reason to count: array indices generalised, "(and N more)" cut."""
-    path = _INDEX.sub("[*]", json_path)
-    message = _MORE.sub("", message)
-    return f"{path}: {message}" if path else message
 
 
 def strict_refusal(record: Any) -> str | None:
-    """Why the strict mode refuses a record (``refusal_reason``), or ``None`` if it converts."""
+    """Why the strict mode refuses a record (``errors.problem_kind``), or ``None`` if it
+    converts."""
     try:
         convert_nemogym_rollout_to_agent_run(record)
     except ConversionError as exc:
-        return refusal_reason(exc.json_path, exc.message)
+        return problem_kind(exc.json_path, exc.message)
     return None
 
 

@@ -4,7 +4,6 @@ GitHub annotations, the progress line and the summaries."""
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from collections import Counter
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 OutputFormat = Literal["text", "json", "github"]
 COMMON_ERRORS_SHOWN = 10
-_INDEX = re.compile(r"\[\d+\]")
 
 
 class ExitCode(IntEnum):
@@ -95,12 +93,6 @@ def render_issue(issue: Issue, output_format: OutputFormat) -> str:
     if output_format == "github":
         return issue_github(issue) + "\n"
     return f"{issue}\n"
-
-
-def issue_kind(issue: Issue) -> str:
-    """The issue with array indices generalised, to count how often each kind occurs."""
-    path = _INDEX.sub("[*]", issue.json_path)
-    return f"{path}: {issue.message}" if path else issue.message
 
 
 def _escape_data(text: str) -> str:
@@ -182,7 +174,7 @@ def _start_progress(description: str) -> Progress:
 Rows = list[tuple[str, str]]
 
 
-def print_summary(title: str, rows: Rows) -> None:
+def print_rows(title: str, rows: Rows) -> None:
     """A title and aligned ``name  value`` rows on stderr, with no trailing spaces."""
     width = max((len(name) for name, _ in rows), default=0)
     value_width = max((len(value) for _, value in rows), default=0)

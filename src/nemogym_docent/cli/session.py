@@ -23,7 +23,7 @@ from nemogym_docent.cli.reporting import (
     conversion_rows,
     fail,
     issue_json,
-    print_summary,
+    print_rows,
     say,
 )
 from nemogym_docent.engine import selecting
@@ -286,7 +286,7 @@ class Session:
         if not stats.records and say_if_empty:
             say(no_records(stage))
         if not self.conversion.quiet:
-            print_summary(title, rows if rows is not None else conversion_rows(stats))
+            print_rows(title, rows if rows is not None else conversion_rows(stats))
 
 
 def no_records(

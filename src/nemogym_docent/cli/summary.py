@@ -56,7 +56,7 @@ def run_summary(
         sys.stdout.buffer.write(b"\n")
     else:
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-        print_summary(summary, console)
+        print_export_summary(summary, console)
     if reports is not None and reports.asked:
         _write_reports(summary, inputs, reports, quiet=quiet)
 
@@ -90,7 +90,7 @@ def _write_reports(
     )
 
 
-def print_summary(summary: ExportSummary, console: Console) -> None:
+def print_export_summary(summary: ExportSummary, console: Console) -> None:
     """Tables by file and by agent, then the metrics and the strict refusals of everything."""
     data = summary.as_dict()
     files = data["files"]

@@ -13,7 +13,6 @@ from nemogym_docent.cli.reporting import (
     ExitCode,
     OutputFormat,
     fail,
-    issue_kind,
     lenient_rows,
     print_common_errors,
     render_issue,
@@ -22,6 +21,7 @@ from nemogym_docent.cli.reporting import (
 )
 from nemogym_docent.cli.session import Session, no_records, selection_stage
 from nemogym_docent.engine.line_tasks import LineTask
+from nemogym_docent.errors import problem_kind
 from nemogym_docent.options import ConversionOptions
 
 
@@ -60,7 +60,7 @@ def run_validate(
             issues = list(result.issues)
             if max_errors:
                 issues = issues[: max_errors - errors]
-            kinds.update(issue_kind(issue) for issue in issues)
+            kinds.update(problem_kind(issue.json_path, issue.message) for issue in issues)
             errors += len(issues)
             out.write("".join(render_issue(issue, form) for issue in issues))
             if issues and not quiet:

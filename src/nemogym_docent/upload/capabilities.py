@@ -41,16 +41,6 @@ class Capabilities:
         """Whether the server can say which upload keys it holds."""
         return self.dql or (self.run_ids and self.run_metadata)
 
-    def describe(self) -> str:
-        """What the uploader asks this server, in a few words."""
-        if self.dql:
-            return "DQL"
-        if self.finds_keys:
-            return "the run-id listing and run metadata (no DQL)"
-        if self.run_ids:
-            return "the run-id listing (no DQL, no run metadata)"
-        return "nothing (no DQL, no run-id listing): the local ledger only"
-
 
 def detect(http: Http, collection_id: str) -> Capabilities:
     """Ask the server, for an existing collection, which read endpoints it answers."""
