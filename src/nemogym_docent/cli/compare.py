@@ -18,7 +18,7 @@ from nemogym_docent.cli.reporting import ExitCode, fail, say
 from nemogym_docent.cli.reports import Reports
 from nemogym_docent.cli.summary import highest_k
 from nemogym_docent.cli.upload import UploadOptions, run_upload
-from nemogym_docent.engine.comparing import CompareStage, Side
+from nemogym_docent.engine.compare_upload import CompareStage, Side
 from nemogym_docent.jsonl.discovery import InputError, discover
 from nemogym_docent.upload.links import compare_views
 

@@ -20,7 +20,7 @@ from nemogym_docent.errors import Issue
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from nemogym_docent.engine.selecting import SelectionStage
+    from nemogym_docent.engine.selection_stage import SelectionStage
 
 OutputFormat = Literal["text", "json", "github"]
 COMMON_ERRORS_SHOWN = 10

@@ -26,7 +26,7 @@ from nemogym_docent.cli.reporting import (
     print_rows,
     say,
 )
-from nemogym_docent.engine import selecting
+from nemogym_docent.engine import selection_stage as stages
 from nemogym_docent.engine.line_tasks import LineResult, LineTask, Plain
 from nemogym_docent.engine.pool import append_shard, run_task
 from nemogym_docent.engine.stats import RunStats
@@ -266,7 +266,7 @@ class Session:
         rows: Rows | None = None,
         *,
         say_if_empty: bool = True,
-        stage: selecting.SelectionStage | None = None,
+        stage: stages.SelectionStage | None = None,
     ) -> None:
         """Say what was skipped (even when quiet), that there were no records (or that the
         selection of ``stage`` kept none), and the summary."""
@@ -289,9 +289,7 @@ class Session:
             print_rows(title, rows if rows is not None else conversion_rows(stats))
 
 
-def no_records(
-    stage: selecting.SelectionStage | None, empty: str = "no records in the input"
-) -> str:
+def no_records(stage: stages.SelectionStage | None, empty: str = "no records in the input") -> str:
     """There are no records: none in the input (``empty``), or none that the selection kept."""
     if stage is not None and stage.records_read:
         read = stage.records_read
@@ -310,10 +308,10 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def selection_stage(options: Selecting) -> selecting.SelectionStage | None:
+def selection_stage(options: Selecting) -> stages.SelectionStage | None:
     """The stage that applies the selection options, or None when they select and group nothing;
     a malformed ``--where`` stops the command (exit 2) before anything is read."""
     try:
-        return selecting.stage_for(options.selection(), group_by_task=options.group_by == "task")
+        return stages.stage_for(options.selection(), group_by_task=options.group_by == "task")
     except WhereError as exc:
         fail(f"--where: {exc}")

@@ -27,9 +27,9 @@ from nemogym_docent.cli.options import (
 )
 from nemogym_docent.cli.reporting import ExitCode, fail, say, selection_rows
 from nemogym_docent.cli.session import Session, selection_stage
-from nemogym_docent.engine.following import FollowedInput, StopOnInterrupt
+from nemogym_docent.engine.follow_upload import FollowedInput, StopOnInterrupt
 from nemogym_docent.engine.line_tasks import LineResult, LineTask
-from nemogym_docent.engine.selecting import SelectionStage
+from nemogym_docent.engine.selection_stage import SelectionStage
 from nemogym_docent.engine.stopping import STOPPING_SIGNALS, Interrupted
 from nemogym_docent.upload.faults import UploadError
 from nemogym_docent.upload.keys import get_upload_key

@@ -13,7 +13,7 @@ from docent.data_models.agent_run import AgentRun
 from nemogym_docent.analysis.compare import Comparison, TaskFlip, joined_task
 from nemogym_docent.analysis.metrics import agent_label
 from nemogym_docent.analysis.task_groups import add_task_group
-from nemogym_docent.engine.selecting import SelectionStage
+from nemogym_docent.engine.selection_stage import SelectionStage
 from nemogym_docent.jsonl.chunks import Chunk
 from nemogym_docent.jsonl.discovery import Source
 from nemogym_docent.jsonl.parsing import parse_line
