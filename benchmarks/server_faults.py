@@ -46,8 +46,10 @@ def measure(docent: RealDocent, proxy: FaultProxy, name: str, restart: bool = Fa
     command += ["--skip-invalid", "--batch-size", "40", "--api-url", proxy.url, "-q"]
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if restart:
-        threading.Event().wait(3)
+    if restart:  # once the first batch is stored
+        deadline = time.monotonic() + 300
+        while not docent.run_ids(collection) and time.monotonic() < deadline:
+            threading.Event().wait(0.2)
         docent.kill(*SERVING)
         docent.start()
     _, stderr = process.communicate()
@@ -67,6 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--state", help="the Docent server's state folder")
     parser.add_argument("--restart", action="store_true", help="also restart the server")
+    parser.add_argument("--no-faults", action="store_true", help="only the restart")
     parser.add_argument("--every", type=int, default=3)
     arguments, _ = parser.parse_known_args()  # (make bench passes its own options)
     if not arguments.state or not CORPUS.is_dir():
@@ -78,7 +81,7 @@ def main() -> None:
     os.environ.update(env)
     print("| fault | exit | runs stored | duplicates | time | faults | requests early |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, mode, retry_after in FAULTS:
+    for name, mode, retry_after in [] if arguments.no_faults else FAULTS:
         wait = 3 if mode == "slow" else 2
         proxy = FaultProxy(env["DOCENT_API_URL"], mode, arguments.every, retry_after, wait)
         proxy.start()

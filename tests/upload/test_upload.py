@@ -26,9 +26,12 @@ from cli_helpers import (
 )
 from fake_docent import API_KEY, COLLECTION, FakeDocent, isolate_docent_config, urls, without_ids
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from nemogym_docent.cli.options import Conversion, Selecting, Sending, Streaming
 from nemogym_docent.cli.upload import UploadOptions, resume_command
+from nemogym_docent.upload.client import DocentUploader
+from nemogym_docent.upload.retry import Retrying
 
 
 @pytest.fixture
@@ -358,3 +361,23 @@ def test_the_resume_command_is_made_of_every_option_group_given() -> None:
         ["a.jsonl"], Sending(), Conversion(), Selecting(), Streaming(follow=True)
     )
     assert "--resume" not in resume_command(following, "c1")  # --follow implies it
+
+
+def test_a_busy_server_is_waited_out_while_connecting(httpserver: HTTPServer) -> None:
+    answers = [Response('{"detail": "restarting"}', status=503, headers={"Retry-After": "0"})]
+
+    def key_test(_request: Request) -> Response:
+        return answers.pop(0) if answers else Response('{"ok": true}', status=200)
+
+    httpserver.expect_request("/rest/api-keys/test").respond_with_handler(key_test)
+    said: list[str] = []
+    DocentUploader(
+        api_url=httpserver.url_for("/"),
+        frontend_url="http://127.0.0.1:1/web",
+        timeout=5,
+        quiet=True,
+        api_key=API_KEY,
+        retrying=Retrying(on_wait=said.append),
+    )
+    assert said == ["server busy (HTTP 503), retrying in 0 s"]
+    assert answers == []

@@ -116,20 +116,24 @@ class DocentUploader:
         self.timeout = timeout
         self.retrying = retrying or Retrying()
         _route_client_logs(quiet=quiet)
-        with self._server_errors("connecting to Docent"):
-            try:
-                self._client = _Client(
-                    request_timeout=timeout,
-                    api_key=api_key,
-                    api_url=api_url,
-                    frontend_url=frontend_url,
-                )
-            except ValueError as exc:
-                if "api_key" in str(exc):
-                    raise UploadError(
-                        f"no Docent API key: set {API_KEY_VARIABLE} (or put it in docent.env)"
-                    ) from exc
-                raise UploadError(f"Docent client: {self._redact(str(exc))}") from exc
+
+        def connect(_attempt: int) -> _Client:
+            with self._server_errors("connecting to Docent"):
+                try:
+                    return _Client(
+                        request_timeout=timeout,
+                        api_key=api_key,
+                        api_url=api_url,
+                        frontend_url=frontend_url,
+                    )
+                except ValueError as exc:
+                    if "api_key" in str(exc):
+                        raise UploadError(
+                            f"no Docent API key: set {API_KEY_VARIABLE} (or put it in docent.env)"
+                        ) from exc
+                    raise UploadError(f"Docent client: {self._redact(str(exc))}") from exc
+
+        self._client = self.retrying.call(lambda attempt: _only_if_answered(connect, attempt))
         authorization = str(self._client._session.headers.get("Authorization", ""))
         self._secrets.append(authorization.removeprefix("Bearer "))
 
@@ -338,6 +342,17 @@ class DocentUploader:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def _only_if_answered(action: Callable[[int], T], attempt: int) -> T:
+    """``action``, its faults tried again only when the server answered (busy, or a gateway
+    whose server restarts): no answer at all when connecting is most likely a wrong URL."""
+    try:
+        return action(attempt)
+    except ServerUnavailable as fault:
+        if fault.status is not None:
+            raise
+        raise UploadError(str(fault)) from fault
 
 
 def _only_if_busy(action: Callable[[int], T], attempt: int) -> T:
