@@ -253,7 +253,7 @@ def test_full_detail_shows_each_other_invocation_grouped_by_role() -> None:
     assert groups[run["transcripts"][3]["transcript_group_id"]] == "invocations/judge"
     scores = run["metadata"]["scores"]
     assert scores["reward"] == 0.75
-    assert scores["quality.conciseness"] == 0.5
+    assert scores["quality/conciseness"] == 0.5
     assert scores["participants_completed"] == 1.0
     nemogym = run["metadata"]["nemogym"]
     assert nemogym["verification"]["scenario_completed"] is True

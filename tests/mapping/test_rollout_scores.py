@@ -81,3 +81,27 @@ def test_what_cannot_be_a_score_stays_raw() -> None:
     assert split.remaining_fields == {"reward_components": {"x": 2, "note": "n/a"}}
     not_an_object = rollout_scores(0, {"reward_components": [1.0, 2.0]})
     assert not_an_object.remaining_fields == {"reward_components": [1.0, 2.0]}
+
+
+def test_dotted_names_are_named_as_nemo_gym_names_metrics() -> None:
+    """Docent's page reads ``quality.safety`` as a path: the score is ``quality/safety``."""
+    split = rollout_scores(
+        1.0,
+        {
+            "judge.points": 3,
+            "reward_components": {"quality.safety": 1.0, "judge.points": 3, "reward.x": 0.5},
+        },
+    )
+    assert split.scores == {
+        "reward": 1.0,
+        "judge/points": 3,
+        "quality/safety": 1.0,
+        "reward/x": 0.5,
+    }
+    assert "reward_components" not in split.remaining_fields
+
+
+def test_a_dotted_name_clashing_with_a_slashed_one_stays_raw() -> None:
+    split = rollout_scores(1.0, {"a/b": 1, "a.b": 2})
+    assert split.scores == {"reward": 1.0, "a/b": 1}
+    assert split.remaining_fields == {"a.b": 2}

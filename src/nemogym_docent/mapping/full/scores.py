@@ -7,6 +7,10 @@ verdict rather than a metric), in record order, then each number or boolean of
 ``reward_components``. A component whose name a metric of another value already holds (or
 ``reward``) is named ``reward_components/<name>``; one equal to that metric is the same score,
 since NeMo Gym writes each component at the top level too. Booleans stay booleans.
+
+A score is named as NeMo Gym names its metrics, with ``/`` between the parts of a name: a dot
+becomes ``/`` (``quality.safety`` is ``quality/safety``), since Docent's page reads a dotted
+field name as a path and finds nothing there.
 """
 
 from __future__ import annotations
@@ -47,8 +51,8 @@ def rollout_scores(reward: Any, fields: Mapping[str, Any]) -> RolloutScores:
     scores: dict[str, Any] = {REWARD: reward}
     remaining: dict[str, Any] = {}
     for key, value in fields.items():
-        if is_metric(key, value):
-            scores[key] = value
+        if is_metric(key, value) and score_name(key) not in scores:
+            scores[score_name(key)] = value
         else:
             remaining[key] = value
     components = remaining.get(COMPONENTS)
@@ -61,6 +65,11 @@ def rollout_scores(reward: Any, fields: Mapping[str, Any]) -> RolloutScores:
     return RolloutScores(scores, remaining)
 
 
+def score_name(name: str) -> str:
+    """A metric's name as a score: NeMo Gym's ``/`` for each dot."""
+    return name.replace(".", "/")
+
+
 def _add_components(scores: dict[str, Any], components: Mapping[str, Any]) -> dict[str, Any]:
     """Add each numeric component to ``scores``; return the components that stay raw."""
     left: dict[str, Any] = {}
@@ -68,13 +77,14 @@ def _add_components(scores: dict[str, Any], components: Mapping[str, Any]) -> di
         if type(value) not in (int, float, bool):
             left[name] = value
             continue
-        if name != REWARD and name in scores and _same(scores[name], value):
+        own = score_name(name)
+        if own != REWARD and own in scores and _same(scores[own], value):
             continue
-        score_name = name if name != REWARD and name not in scores else _CLASH_PREFIX + name
-        if score_name in scores:
+        named = own if own != REWARD and own not in scores else _CLASH_PREFIX + own
+        if named in scores:
             left[name] = value
         else:
-            scores[score_name] = value
+            scores[named] = value
     return left
 
 
