@@ -233,7 +233,7 @@ class FailedAttempt:
     response_body: Any = None
 
     def as_metadata(self, attempts: int | None = None) -> dict[str, Any]:
-        """The failure as a run's metadata shows it (``metadata.nemogym.failure``)."""
+        """The failure as a run's metadata shows it (``metadata.failure``)."""
         shown: dict[str, Any] = {"class": self.failure_class}
         for key, value in (
             ("stage", self.stage),

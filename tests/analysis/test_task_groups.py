@@ -1,4 +1,4 @@
-"""Task groups: the metadata runs of one task share, and the query that finds them."""
+"""Task groups: the metadata runs of one task share, and the view that finds them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from builders import rollout
 
 from nemogym_docent import convert_nemogym_rollout_to_agent_run
 from nemogym_docent.analysis.selection import Selection, collect_task_rewards, task_key
-from nemogym_docent.analysis.task_groups import add_task_group, task_dql
+from nemogym_docent.analysis.task_groups import add_task_group
+from nemogym_docent.upload.links import task_view
 
 
 def test_runs_of_a_task_share_its_key_size_and_reward_spread() -> None:
@@ -24,7 +25,7 @@ def test_runs_of_a_task_share_its_key_size_and_reward_spread() -> None:
         add_task_group(run, key, tasks.group(key))
         nemogym = run.metadata["nemogym"]
         assert nemogym["task_index"] == record["_ng_task_index"]  # what was there stays
-        groups.setdefault(nemogym["task_key"], []).append(nemogym["task_group"])
+        groups.setdefault(nemogym["task_key"], []).append(run.metadata["task_group"])
     assert groups == {
         "agent/task/0": [{"size": 3, "reward_min": 0.0, "reward_max": 1.0, "reward_spread": 1.0}]
         * 3,
@@ -33,7 +34,7 @@ def test_runs_of_a_task_share_its_key_size_and_reward_spread() -> None:
     }
 
 
-def test_the_task_query_quotes_the_key() -> None:
-    assert task_dql("a'b/task/1").endswith(
-        "WHERE metadata_json->'nemogym'->>'task_key' = 'a''b/task/1'"
-    )
+def test_the_task_view_is_a_condition_for_the_filter_bar() -> None:
+    view = task_view("a'b/task/1")
+    assert view.condition == "metadata.nemogym.task_key == a'b/task/1"
+    assert view.filter["filters"][0]["key_path"] == ["metadata", "nemogym", "task_key"]

@@ -1,5 +1,5 @@
 """``compare --upload``: both sides of each flipped task land once in one collection, marked with
-their side and flip, and the command links to them (or prints what to paste)."""
+their side and flip, and the command links to them (or prints the conditions to enter)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_both_sides_of_each_flip_land_once_with_links(docent: FakeDocent, tmp_pa
     result = run_cli(command)
     assert result.exit_code == 0, result.stderr
     marks = sorted(
-        (run["metadata"]["nemogym"]["compare"]["side"], run["metadata"]["nemogym"]["task_key"])
+        (run["metadata"]["compare"]["side"], run["metadata"]["nemogym"]["task_key"])
         for run in docent.runs
     )
     assert marks == sorted(
@@ -48,8 +48,15 @@ def test_both_sides_of_each_flip_land_once_with_links(docent: FakeDocent, tmp_pa
         + [("candidate", "agent/task/1")] * 2
     )
     first = next(r for r in docent.runs if r["metadata"]["nemogym"]["task_key"] == "agent/task/0")
-    assert first["metadata"]["nemogym"]["compare"] == {
-        "side": first["metadata"]["nemogym"]["compare"]["side"],
+    task_0 = [r for r in docent.runs if r["metadata"]["nemogym"]["task_key"] == "agent/task/0"]
+    assert sorted(run["name"] for run in task_0) == [  # the sides told apart by name
+        f"{side}: agent/task/0/rollout/{index}"
+        for side in ("baseline", "candidate")
+        for index in range(3)
+    ]
+    assert all(run["metadata"]["title"] == run["name"] for run in task_0)
+    assert first["metadata"]["compare"] == {
+        "side": first["metadata"]["compare"]["side"],
         "task": "agent/task/0",
         "join_key": "task_key",
         "direction": "pass_to_fail",
@@ -58,11 +65,11 @@ def test_both_sides_of_each_flip_land_once_with_links(docent: FakeDocent, tmp_pa
         "candidate_score": 0.0,
         "regressed": True,
     }
-    keys = [run["metadata"]["nemogym"]["upload_key"] for run in docent.runs]
+    keys = [run["metadata"]["upload_key"] for run in docent.runs]
     assert len(set(keys)) == len(keys)
     assert [entry["filter"]["filters"][0]["key_path"] for entry in docent.saved_filters] == [
-        ["metadata", "nemogym", "compare", "regressed"],
-        ["metadata", "nemogym", "compare", "direction"],
+        ["metadata", "compare", "regressed"],
+        ["metadata", "compare", "delta"],
     ]
     lines = result.stdout.splitlines()
     assert any(line.startswith("regressions") and "filter=filter-1" in line for line in lines)
@@ -71,17 +78,19 @@ def test_both_sides_of_each_flip_land_once_with_links(docent: FakeDocent, tmp_pa
     assert len(docent.runs) == 10  # the second upload found every key and sent nothing
 
 
-def test_a_server_without_saved_filters_gets_the_query_to_paste(
+def test_a_server_without_saved_filters_gets_the_conditions_to_enter(
     docent: FakeDocent, tmp_path: Path
 ) -> None:
     command = ["compare", *_sides(tmp_path), "--upload", "--collection-id", COLLECTION]
     result = run_cli([*command, *urls(docent.server)])
     assert result.exit_code == 0, result.stderr
     assert "this Docent server saves no filters (HTTP 404 to create_saved_filter)" in result.stdout
-    assert "DQL:    SELECT id, name" in result.stdout
-    assert '"key_path":["metadata","nemogym","compare","regressed"],"op":"==","value":true' in (
-        result.stdout
+    assert "enter a view in the run list's filter bar (field, operator, value)" in result.stdout
+    assert (
+        "regressions (both sides of each task that got worse): metadata.compare.regressed == true"
+        in result.stdout
     )
+    assert "DQL" not in result.stdout
 
 
 def test_upload_options_need_upload(tmp_path: Path) -> None:

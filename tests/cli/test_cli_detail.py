@@ -81,6 +81,6 @@ def test_upload_sends_full_detail_runs_with_fresh_group_ids(
         assert group["name"] == "judge_evaluations"
         assert not group["id"].startswith("group-")
         assert run["transcripts"][1]["transcript_group_id"] == group["id"]
-    keys = {run["metadata"]["nemogym"]["upload_key"] for run in docent.runs}
+    keys = {run["metadata"]["upload_key"] for run in docent.runs}
     docent_keys = {run_key(json.dumps(record).encode()) for record in (judged(0), judged(1))}
     assert keys.isdisjoint(docent_keys)

@@ -71,11 +71,11 @@ def test_a_failures_file_named_on_its_own_gives_one_run_per_standing_attempt(
     result = run_cli(["convert", str(run_dir / "rollouts_failures.jsonl"), "--lenient"])
     assert result.exit_code == 0, result.stderr
     runs = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [run["metadata"]["nemogym"]["failure"]["class"] for run in runs] == [
+    assert [run["metadata"]["failure"]["class"] for run in runs] == [
         "environment_server_failed",
         "judge_failed",
     ]
-    assert runs[0]["metadata"]["nemogym"]["failure"]["attempts"] == 3
+    assert runs[0]["metadata"]["failure"]["attempts"] == 3
     assert "2 earlier failed attempts of the same rollouts" in result.stderr
     strict = run_cli(["convert", str(run_dir / "rollouts_failures.jsonl")])
     assert strict.exit_code == 1

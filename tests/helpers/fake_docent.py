@@ -109,7 +109,7 @@ class FakeDocent:
 
     def upload_keys(self) -> list[str]:
         """The upload key of every stored run, in arrival order."""
-        return [run["metadata"]["nemogym"]["upload_key"] for run in self.runs]
+        return [run["metadata"]["upload_key"] for run in self.runs]
 
     def _key_test(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
@@ -254,10 +254,11 @@ def urls(server: HTTPServer) -> list[str]:
 
 
 def without_ids(run: dict[str, Any]) -> dict[str, Any]:
-    """The run as ``convert`` writes it: without its ids and its upload key."""
+    """The run as ``convert`` writes it: without its ids, its upload key and its title."""
     run = json.loads(json.dumps(run))
     run.pop("id")
-    assert re.fullmatch("[0-9a-f]{64}", run["metadata"]["nemogym"].pop("upload_key"))
+    assert re.fullmatch("[0-9a-f]{64}", run["metadata"].pop("upload_key"))
+    assert run["metadata"].pop("title") == run["name"]
     run["transcripts"] = [
         {key: value for key, value in t.items() if key != "id"} for t in run["transcripts"]
     ]

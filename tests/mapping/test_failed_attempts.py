@@ -26,7 +26,7 @@ def failures() -> Path:
 
 
 def failure(run: dict[str, Any]) -> dict[str, Any]:
-    return run["metadata"]["nemogym"]["failure"]
+    return run["metadata"]["failure"]
 
 
 @pytest.mark.parametrize("detail", ["docent", "full"])
@@ -84,7 +84,7 @@ def test_a_key_failing_five_times_is_one_run_with_five_attempts(tmp_path: Path) 
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
     (run,) = convert_nemogym_failures_file_to_agent_runs(path)
     assert run.name == "flaky_agent/task/4/rollout/1/attempt/4@flaky_agent_environment_server"
-    assert run.metadata["nemogym"]["failure"] == {
+    assert run.metadata["failure"] == {
         "class": "agent_request_failed",
         "message": "try 4",
         "http_status": 502,
@@ -104,6 +104,6 @@ def test_one_failed_attempt_converts_on_its_own(failures: Path) -> None:
         convert_nemogym_failed_attempt_to_agent_run(row, detail="full")
         assert row == before
     run = convert_nemogym_failed_attempt_to_agent_run(rows[0])
-    assert run.metadata["nemogym"]["failure"]["class"] == "agent_request_failed"
-    assert "attempts" not in run.metadata["nemogym"]["failure"]
+    assert run.metadata["failure"]["class"] == "agent_request_failed"
+    assert "attempts" not in run.metadata["failure"]
     assert run.metadata["conversion"]["mode"] == "lenient"

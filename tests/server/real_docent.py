@@ -64,7 +64,7 @@ class RealDocent:
                 {"agent_run_ids": ids[start : start + 500]},
             )
             for entry in answer.values():
-                keys[entry["metadata"]["nemogym"]["upload_key"]] += 1
+                keys[entry["metadata"]["upload_key"]] += 1
         return keys
 
     def runs(self, collection_id: str) -> list[dict[str, Any]]:

@@ -289,7 +289,8 @@ def _comparable(run: dict[str, Any]) -> dict[str, Any]:
     """What the server keeps of a run as it was sent: its name, its metadata (without the upload
     key) and each transcript's messages (role and content); the server adds its own fields."""
     metadata = json.loads(json.dumps(run["metadata"]))
-    metadata["nemogym"].pop("upload_key", None)
+    metadata.pop("upload_key", None)
+    metadata.pop("title", None)
     return {
         "name": run["name"],
         "metadata": metadata,

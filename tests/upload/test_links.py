@@ -1,4 +1,4 @@
-"""Links into Docent: a saved filter's URL per view, or the filter and the query to paste."""
+"""Links into Docent: a saved filter's URL per view, or the condition to enter in the filter bar."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_each_view_becomes_its_saved_filters_url() -> None:
     lines = link_lines(compare_views(), save)
     assert lines == [
         "regressions (both sides of each task that got worse): http://docent/filter/1",
-        "improvements (fail_to_pass): http://docent/filter/2",
+        "improvements (both sides of each task whose reward went up): http://docent/filter/2",
     ]
     assert saved[0][0] == {
         "type": "complex",
@@ -27,7 +27,7 @@ def test_each_view_becomes_its_saved_filters_url() -> None:
         "filters": [
             {
                 "type": "primitive",
-                "key_path": ["metadata", "nemogym", "compare", "regressed"],
+                "key_path": ["metadata", "compare", "regressed"],
                 "op": "==",
                 "value": True,
             }
@@ -35,16 +35,18 @@ def test_each_view_becomes_its_saved_filters_url() -> None:
     }
 
 
-def test_a_failing_save_prints_what_to_paste() -> None:
+def test_a_failing_save_prints_what_to_enter() -> None:
     def refuse(_filter: dict[str, Any], _name: str) -> str:
         raise requests.ConnectionError("down")
 
     lines = link_lines(upload_views(contrast=True), refuse)
-    assert lines[0] == "saving a filter failed (ConnectionError: down): paste these instead"
-    assert [line.split(":")[0] for line in lines[1:]] == [
-        "failures (reward below 1)",
-        "failed attempts",
-        "contrasting task groups (rollouts of a task disagree on reward)",
+    assert lines[0] == (
+        "saving a filter failed (ConnectionError: down): enter these in the filter bar"
+    )
+    assert lines[1:] == [
+        "failures (reward below 1): metadata.scores.reward < 1",
+        "failed attempts: metadata.failure.class ~* .",
+        "contrasting task groups (rollouts of a task disagree on reward): "
+        "metadata.task_group.reward_spread > 0",
     ]
-    assert "DQL:    SELECT id, name, metadata_json->'scores'->>'reward' AS reward" in lines[1]
     assert len(upload_views(contrast=False)) == 2

@@ -1,9 +1,9 @@
 """Task groups in Docent: runs of the same task share metadata to filter and group on.
 
 ``metadata["nemogym"]["task_key"]`` names the task (``selection.task_key``: the agent and NeMo
-Gym's task id), and ``metadata["nemogym"]["task_group"]`` holds what all its runs share: how
-many there are and their reward range. Sizes and ranges need a first pass over the input
-(``selection.collect_task_rewards``).
+Gym's task id), and ``metadata["task_group"]`` holds what all its runs share: how many there are
+and their reward range (two levels down, where Docent's page offers fields as filters). Sizes and
+ranges need a first pass over the input (``selection.collect_task_rewards``).
 """
 
 from __future__ import annotations
@@ -28,16 +28,6 @@ def task_group_metadata(group: TaskGroup) -> dict[str, Any]:
 
 def add_task_group(run: AgentRun, key: str, group: TaskGroup | None) -> None:
     """Mark a run with its task's key and, when known, its group (in place)."""
-    nemogym = run.metadata.setdefault("nemogym", {})
-    nemogym["task_key"] = key
+    run.metadata.setdefault("nemogym", {})["task_key"] = key
     if group is not None:
-        nemogym["task_group"] = task_group_metadata(group)
-
-
-def task_dql(key: str) -> str:
-    """A DQL query for the runs of one task (for Docent's DQL editor or ``execute_dql``)."""
-    quoted = key.replace("'", "''")
-    return (
-        "SELECT id, name, metadata_json->'scores'->>'reward' AS reward FROM agent_runs "
-        f"WHERE metadata_json->'nemogym'->>'task_key' = '{quoted}'"
-    )
+        run.metadata["task_group"] = task_group_metadata(group)

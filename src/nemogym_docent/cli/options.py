@@ -100,8 +100,9 @@ else:
             "--group-by",
             metavar="[task]",
             callback=choice("task", what="grouping"),
-            help="task: give runs of one task the same metadata.nemogym.task_key and task_group "
-            "(size, reward range) to group on in Docent (reads the inputs twice).",
+            help="task: give runs of one task the same metadata.nemogym.task_key and "
+            "metadata.task_group (size, reward range) to group on in Docent (reads the inputs "
+            "twice).",
         ),
     ]
     Lenient = _lenient(

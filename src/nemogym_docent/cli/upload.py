@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from nemogym_docent.analysis.task_groups import task_dql
 from nemogym_docent.cli.options import (
     Conversion,
     Selecting,
@@ -33,7 +32,7 @@ from nemogym_docent.engine.selection_stage import SelectionStage
 from nemogym_docent.engine.stopping import STOPPING_SIGNALS, Interrupted
 from nemogym_docent.upload.faults import UploadError
 from nemogym_docent.upload.keys import get_upload_key
-from nemogym_docent.upload.links import View, link_lines, upload_views
+from nemogym_docent.upload.links import View, link_lines, task_view, upload_views
 from nemogym_docent.upload.payload import run_payload
 from nemogym_docent.upload.pipeline import Destination, Upload
 from nemogym_docent.upload.retry import Retrying, RetryPolicy
@@ -158,10 +157,8 @@ def _show_a_task(stage: SelectionStage | None) -> None:
     """With ``--group-by task``, how to see the runs of one task in Docent."""
     example = stage.example_task() if stage is not None else None
     if example is not None:
-        typer.echo(
-            f"the runs of one task: filter on metadata nemogym.task_key = {example!r}, "
-            f"or with DQL: {task_dql(example)}"
-        )
+        view = task_view(example)
+        typer.echo(f"{view.name}: enter in the run list's filter bar {view.condition}")
 
 
 def _followed(

@@ -28,8 +28,14 @@ def side_upload_key(key: str, side: Side) -> str:
     return hashlib.sha256(f"nemogym-docent compare 1\n{side}\n{key}".encode()).hexdigest()
 
 
+def side_name(name: str | None, side: Side) -> str:
+    """A run's name on one side of a comparison: the two sides of a task are told apart."""
+    return f"{side}: {name}"
+
+
 def compare_metadata(side: Side, flip: TaskFlip, join_key: str) -> dict[str, Any]:
-    """``metadata.nemogym.compare`` of a run of a flipped task."""
+    """``metadata.compare`` of a run of a flipped task (two levels down, where Docent's page
+    offers its fields as filters and columns)."""
     return {
         "side": side,
         "task": flip.task,
@@ -82,14 +88,15 @@ class CompareStage(SelectionStage):
             yield kept
 
     def group_run(self, file: str, line: int, run: AgentRun) -> None:
-        """Mark the run with its side and its task's flip, its task group, and its side's key."""
+        """Mark the run with its side (in its name too) and its task's flip, its task group, and
+        its side's key."""
         mark = self._marks.pop((file, line), None)
         if mark is None:
             return
         side, agent, flip = mark
         assert self.comparison is not None
-        nemogym = run.metadata.setdefault("nemogym", {})
-        nemogym["compare"] = compare_metadata(side, flip, self.comparison.join_key)
+        run.metadata["compare"] = compare_metadata(side, flip, self.comparison.join_key)
+        run.name = side_name(run.name, side)
         task = flip.task if flip.task.startswith(f"{agent}/") else f"{agent}/{flip.task}"
         add_task_group(run, task, None)
         set_upload_key(run, side_upload_key(get_upload_key(run), side))

@@ -1,6 +1,6 @@
 """Lenient mode: a failed attempt (a row of ``*_failures.jsonl``) as a run marked failed.
 
-The run is named by NeMo Gym's identity, attempt included. ``metadata.nemogym.failure`` holds
+The run is named by NeMo Gym's identity, attempt included. ``metadata.failure`` holds
 the class, stage, message, whether it is terminal or final, and the number of attempts. A
 failed attempt has no reward score: a ``judge_failed`` row is a whole rollout whose masked
 reward stays in its verdict, and converts as a rollout; otherwise the partial response, when
@@ -127,7 +127,7 @@ def _mark_failed(
     failure = attempt.as_metadata(attempts)
     if attempts is not None:
         failure["final"] = is_final(attempt, attempts)
-    nemogym["failure"] = failure
+    metadata["failure"] = failure
     scores = metadata.get("scores")
     reward = scores.pop("reward", None) if isinstance(scores, dict) else None
     if isinstance(scores, dict) and not scores:

@@ -48,7 +48,7 @@ class DocentDatasink(Datasink[UploadCounts]):  # type: ignore[misc]
     """``dataset.write_datasink(DocentDatasink(collection_id=...))`` for a Dataset from
     ``read_nemogym_rollouts`` (or any with an ``agent_run`` column of AgentRun JSON lines).
 
-    Runs carry ``metadata["nemogym"]["upload_key"]``: the row's ``upload_key`` column, else a
+    Runs carry ``metadata["upload_key"]``: the row's ``upload_key`` column, else a
     digest of its ``agent_run`` line. The API key, URLs and ``timeout`` are those of
     ``nemogym-docent upload`` (``api_key=None``: ``DOCENT_API_KEY`` in the workers' environment).
     ``ledger``: an upload ledger file every worker reaches (shared storage), so that a task run

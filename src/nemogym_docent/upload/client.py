@@ -204,8 +204,7 @@ class DocentUploader:
             asked = {"agent_run_ids": unknown[start : start + IDS_PER_REQUEST]}
             answer = self._read(doing, "POST", f"{collection_id}/agent_run_metadata", asked)
             for run_id, entry in answer.items():
-                nemogym = (entry.get("metadata") or {}).get("nemogym")
-                key = nemogym.get("upload_key") if isinstance(nemogym, dict) else None
+                key = (entry.get("metadata") or {}).get("upload_key")
                 if isinstance(key, str):
                     keys[str(run_id)] = key
         return keys

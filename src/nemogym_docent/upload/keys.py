@@ -1,8 +1,9 @@
 """Upload keys: what lets an upload land each run once across reruns and task retries.
 
 A run's key is a digest of its name (its identity), the line it came from and the conversion
-options that shaped it, kept in ``metadata["nemogym"]["upload_key"]`` (the one field an upload
-adds to what ``convert`` writes). Before sending, an uploader asks which keys the collection holds.
+options that shaped it, kept in ``metadata["upload_key"]`` (with ``metadata["title"]``, what an
+upload adds to what ``convert`` writes; beside the run's own fields, it sorts after the reward in
+Docent's run list). Before sending, an uploader asks which keys the collection holds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from nemogym_docent.errors import ConversionError
 from nemogym_docent.options import ConversionOptions
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 _SCHEME = b"nemogym-docent upload key 2\n"
 _KEY = re.compile(r"[0-9a-f]{64}\Z")
-_KEY_PATH = "metadata_json->'nemogym'->>'upload_key'"
+_KEY_PATH = "metadata_json->>'upload_key'"
 KEYS_PER_QUERY = 200
 ROWS_PER_PAGE = 1000
 
@@ -64,19 +64,13 @@ def _digest(line: bytes, options: dict[str, Any]) -> str:
 
 
 def set_upload_key(run: AgentRun, key: str) -> None:
-    """Put ``key`` in the run's ``metadata["nemogym"]["upload_key"]``."""
-    nemogym = run.metadata.setdefault("nemogym", {})
-    if not isinstance(nemogym, dict):
-        raise ConversionError(
-            "metadata.nemogym is not an object, so it cannot hold the upload key",
-            json_path="metadata.nemogym",
-        )
-    nemogym["upload_key"] = key
+    """Put ``key`` in the run's ``metadata["upload_key"]``."""
+    run.metadata["upload_key"] = key
 
 
 def get_upload_key(run: AgentRun) -> str:
     """The key ``set_upload_key`` gave the run."""
-    return str(run.metadata["nemogym"]["upload_key"])
+    return str(run.metadata["upload_key"])
 
 
 def held_upload_keys(client: Docent, collection_id: str, keys: Collection[str]) -> set[str]:

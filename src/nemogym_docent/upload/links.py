@@ -1,9 +1,8 @@
-"""Links into Docent: a saved filter per useful view of an upload, or the query to paste.
+"""Links into Docent: a saved filter per useful view of an upload, or the condition to enter.
 
-A view is a Docent filter on the runs' metadata (the filter payload Docent's API takes) and the
-same selection as a DQL query. Where the server saves filters (the client's
-``create_saved_filter``), each view becomes a URL; where it does not, the filter and the query
-are printed, with the server's answer as the reason.
+A view is one condition on the runs' metadata. Where the server saves filters (the client's
+``create_saved_filter``), each view becomes a URL; where it does not, the condition is printed
+as Docent's filter bar takes it (field, operator, value), with the server's answer as the reason.
 """
 
 from __future__ import annotations
@@ -20,47 +19,48 @@ SAVED_FILTERS_MISSING: Final = (404, 405, 501)
 
 @dataclass(frozen=True)
 class View:
-    """Runs worth opening together: a name, a Docent filter, and the same as DQL."""
+    """Runs worth opening together: a name, and one condition on a metadata field as Docent's
+    filter bar takes it (field, operator, value). The field sits at most two levels below
+    ``metadata``: the page offers no deeper field."""
 
     name: str
-    filter: dict[str, Any]
-    dql: str
+    path: tuple[str, ...]
+    op: str
+    value: Any
 
+    @property
+    def filter(self) -> dict[str, Any]:
+        """The filter Docent's API takes (a ``complex`` filter of one condition)."""
+        primitive = {
+            "type": "primitive",
+            "key_path": ["metadata", *self.path],
+            "op": self.op,
+            "value": self.value,
+        }
+        return {"type": "complex", "op": "and", "filters": [primitive]}
 
-def _metadata(path: list[str], op: str, value: Any) -> dict[str, Any]:
-    """A filter on one metadata value, inside the ``complex`` filter Docent's views take."""
-    primitive = {"type": "primitive", "key_path": ["metadata", *path], "op": op, "value": value}
-    return {"type": "complex", "op": "and", "filters": [primitive]}
-
-
-def _dql_path(path: list[str]) -> str:
-    """``metadata_json->'a'->>'b'``: the text of a metadata value in DQL."""
-    quoted = [f"'{key}'" for key in path]
-    return "metadata_json" + "".join(f"->{key}" for key in quoted[:-1]) + f"->>{quoted[-1]}"
-
-
-def _select(condition: str) -> str:
-    reward = "metadata_json->'scores'->>'reward'"
-    return f"SELECT id, name, {reward} AS reward FROM agent_runs WHERE {condition}"
-
-
-COMPARE: Final = ["nemogym", "compare"]
+    @property
+    def condition(self) -> str:
+        """The field, the operator and the value, as the filter bar shows them."""
+        value = orjson.dumps(self.value).decode() if isinstance(self.value, bool) else self.value
+        return f"{'.'.join(('metadata', *self.path))} {self.op} {value}"
 
 
 def compare_views() -> list[View]:
-    """``compare --upload``: the regressions, both sides of them, and the improvements."""
-    direction = [*COMPARE, "direction"]
-    regressed = [*COMPARE, "regressed"]
+    """``compare --upload``: the regressions, both sides of them, and the improvements (the
+    tasks whose reward went up, on binary and continuous rewards alike)."""
     return [
         View(
             "regressions (both sides of each task that got worse)",
-            _metadata(regressed, "==", True),
-            _select(f"({_dql_path(regressed)})::boolean"),
+            ("compare", "regressed"),
+            "==",
+            True,
         ),
         View(
-            "improvements (fail_to_pass)",
-            _metadata(direction, "==", "fail_to_pass"),
-            _select(f"{_dql_path(direction)} = 'fail_to_pass'"),
+            "improvements (both sides of each task whose reward went up)",
+            ("compare", "delta"),
+            ">",
+            0,
         ),
     ]
 
@@ -68,30 +68,25 @@ def compare_views() -> list[View]:
 def upload_views(*, contrast: bool) -> list[View]:
     """``upload``: the runs below full reward, failed attempts, and with ``--contrast`` the task
     groups whose rollouts disagree."""
-    reward = ["scores", "reward"]
-    failure = ["nemogym", "failure", "class"]
     views = [
-        View(
-            "failures (reward below 1)",
-            _metadata(reward, "<", 1),
-            _select(f"({_dql_path(reward)})::float < 1"),
-        ),
-        View(
-            "failed attempts",
-            _metadata(failure, "~*", "."),
-            _select(f"{_dql_path(failure)} IS NOT NULL"),
-        ),
+        View("failures (reward below 1)", ("scores", "reward"), "<", 1),
+        View("failed attempts", ("failure", "class"), "~*", "."),
     ]
     if contrast:
-        spread = ["nemogym", "task_group", "reward_spread"]
         views.append(
             View(
                 "contrasting task groups (rollouts of a task disagree on reward)",
-                _metadata(spread, ">", 0),
-                _select(f"({_dql_path(spread)})::float > 0"),
+                ("task_group", "reward_spread"),
+                ">",
+                0,
             )
         )
     return views
+
+
+def task_view(key: str) -> View:
+    """The runs of one task (``--group-by task``)."""
+    return View("the runs of one task", ("nemogym", "task_key"), "==", key)
 
 
 SaveFilter = Callable[[dict[str, Any], str], str]
@@ -117,11 +112,11 @@ def _why(exc: Exception) -> str:
     if response is not None and response.status_code in SAVED_FILTERS_MISSING:
         return (
             f"this Docent server saves no filters (HTTP {response.status_code} to "
-            "create_saved_filter): paste a filter into the runs table, or a query into the DQL "
-            "editor"
+            "create_saved_filter): enter a view in the run list's filter bar (field, operator, "
+            "value)"
         )
-    return f"saving a filter failed ({type(exc).__name__}: {exc}): paste these instead"
+    return f"saving a filter failed ({type(exc).__name__}: {exc}): enter these in the filter bar"
 
 
 def _pasted(view: View) -> str:
-    return f"{view.name}:\n  filter: {orjson.dumps(view.filter).decode()}\n  DQL:    {view.dql}"
+    return f"{view.name}: {view.condition}"

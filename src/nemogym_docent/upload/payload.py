@@ -15,14 +15,21 @@ MAX_REQUEST_BYTES = 100 * 1024 * 1024
 _ENVELOPE = (b'{"agent_runs":[', b"]}")
 ENVELOPE_BYTES = sum(map(len, _ENVELOPE))
 _GZIP_LEVEL = 6
+TITLE = "title"
 
 
 def run_payload(run: AgentRun) -> bytes:
-    """The run's JSON as an upload sends it (with its ids), compact. Its groups name the run:
-    Docent's server refuses a group without ``agent_run_id`` (which a clone leaves out)."""
+    """The run's JSON as an upload sends it (with its ids), compact.
+
+    Its groups name the run: Docent's server refuses a group without ``agent_run_id`` (which a
+    clone leaves out). ``metadata.title`` is the run's name: Docent's page shows the name
+    nowhere, and shows the run's metadata in the order its database keeps the keys (shorter
+    first), so the title comes first on the run's page, before the scores.
+    """
     data = to_jsonable_python(run)
     for group in data["transcript_groups"]:
         group["agent_run_id"] = data["id"]
+    data["metadata"] = {TITLE: data["name"], **data["metadata"]}
     try:
         return orjson.dumps(data)
     except orjson.JSONEncodeError:  # integers past 64 bits, NaN, lone surrogates
