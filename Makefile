@@ -66,11 +66,14 @@ test-ray: $(RAY_STAMP)
 test-server: install $(RAY_STAMP)
 	scripts/test-server.sh
 
-# The HTML reports in a real browser: Debian's Chromium (installed when missing), driven by
-# Playwright (from the locks); make test skips these tests where Chromium is absent.
+# The HTML reports, and Docent's own web page (../shared/docent-server: the server and the page
+# started, one run of each kind uploaded and read there), in a real browser: Debian's Chromium
+# (installed when missing), driven by Playwright (from the locks); make test skips these tests
+# where Chromium or the page is absent.
 test-ui: install
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python -m pytest -p no:cacheprovider tests/reports/test_reports_in_a_browser.py
+	scripts/test-page.sh
 
 demo: install
 	$(BIN)/nemogym-docent convert examples/rollouts.jsonl -o examples/agent_runs.jsonl
