@@ -23,7 +23,8 @@ from typing import Any
 from _common import Verdict, footer, header, interleaved, print_table, report_verdicts, settings
 from _nemo_gym import reward_profile
 
-from nemogym_docent.analysis.metrics import MetricsGroup, nemo_gym_task
+from nemogym_docent.analysis.metrics import MetricsGroup
+from nemogym_docent.identity import read_task
 
 ANSWER = "extracted_answer"
 
@@ -52,7 +53,7 @@ def rows(tasks: int, rollouts: int, seed: int) -> list[dict[str, Any]]:
 def ours(data: list[dict[str, Any]]) -> dict[str, float]:
     group = MetricsGroup()
     for row in data:
-        group.add(row, nemo_gym_task(row))
+        group.add(row, read_task(row).group)
     return group.metrics()
 
 

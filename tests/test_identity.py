@@ -7,24 +7,31 @@ from typing import Any
 
 import pytest
 from builders import rollout
-from parity import SPEC_EXAMPLES
+from parity import SPEC_EXAMPLES, corpus_files
 
 from nemogym_docent.analysis.compare import compare_rollouts
+from nemogym_docent.analysis.metrics import agent_label
 from nemogym_docent.analysis.selection import Selection, collect_task_rewards
 from nemogym_docent.analysis.summary import summarize_rollouts
 from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
 from nemogym_docent.engine.line_tasks import _converted
 from nemogym_docent.identity import (
+    FAILURE_CLASS,
+    TASK_ID,
+    TASK_KEY,
     FailedAttempt,
     RewardVerdict,
     is_final,
+    is_masked,
     number_of,
     numeric_reward,
     read_failed_attempt,
     read_identity,
+    read_task,
     read_verdict,
     result_type,
     standing_attempts,
+    task_key,
 )
 
 NG07 = SPEC_EXAMPLES / "ng07"
@@ -159,3 +166,58 @@ def test_summary_compare_selection_and_convert_read_rewards_alike() -> None:
     assert (group.reward_min, group.reward_max) == (0.0, 1.0)
     run = convert_nemogym_rollout_to_agent_run(rollout(reward=True))
     assert _converted(1, run, b"{}").reward == 1.0
+
+
+def _task_rows() -> list[dict[str, Any]]:
+    rows = [example("single_agent_turn.json"), example("legacy_agent.json")]
+    rows += example("merged_shards.jsonl")
+    for path in corpus_files():
+        for line in path.read_text("utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return [row for row in rows if isinstance(row, dict)]
+
+
+def test_summary_compare_selection_and_run_names_read_one_task() -> None:
+    rows = _task_rows()
+    tasks = [read_task(row) for row in rows]
+    assert [read_identity(row).task for row in rows] == [task.name for task in tasks]
+    assert [task_key(row) for row in rows] == [task.key for task in tasks]
+    assert [task_key(row, TASK_ID) for row in rows] == [task.task_id for task in tasks]
+    summary = summarize_rollouts(rows)
+    grouped = set(summary.total.metrics.task_rewards())
+    pairs = zip(rows, tasks, strict=True)
+    assert grouped == {(agent_label(r), t.group) for r, t in pairs if FAILURE_CLASS not in r}
+    comparison = compare_rollouts(rows, rows)
+    measured = [
+        (row, task)
+        for row, task in zip(rows, tasks, strict=True)
+        if FAILURE_CLASS not in row and not is_masked(row) and numeric_reward(row) is not None
+    ]
+    for agent in comparison.agents:
+        expected = {
+            t.joined(comparison.join_key) for r, t in measured if agent_label(r) == agent.agent
+        }
+        assert agent.baseline_task_count == len(expected - {None})
+
+
+def test_a_task_is_read_by_each_rule() -> None:
+    row = {
+        "_ng_task_index": 4,
+        "_ng_task_id": {"taskset": "env:train", "task_id": "q-9"},
+        "agent_ref": {"name": "math"},
+    }
+    task = read_task(row)
+    assert (task.group, task.task_id, task.key, task.name) == (
+        4,
+        "env:train:q-9",
+        "math/task/4",
+        "env:train:q-9",
+    )
+    assert task_key(row, TASK_KEY) == "math/task/4"
+    assert task_key(row, TASK_ID) == "env:train:q-9"
+    bare = read_task({"task_id": "t", "_ng_task_index": [1]})
+    assert (bare.group, bare.key, bare.name) == (0, "task/t", [1])
+    assert task_key(["not", "a", "row"]) is None

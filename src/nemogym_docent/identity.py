@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import orjson
 
@@ -137,8 +137,8 @@ class Identity:
 
     @property
     def task(self) -> Any:
-        """The task: the durable id when present, else ``_ng_task_index``."""
-        return self.task_id if self.task_id is not None else self.task_index
+        """The task as a run's name shows it (``Task.name``)."""
+        return _durable_or_index(self.task_id, self.task_index)
 
     @property
     def canonical_rollout_id(self) -> str | None:
@@ -199,16 +199,87 @@ def task_id_text(value: Any) -> str | None:
     return f"{taskset}:{task_id}" if isinstance(taskset, str) and taskset else str(task_id)
 
 
+TASK_INDEX: Final = "_ng_task_index"
+TASK_ID: Final = "_ng_task_id"
+TASK_KEY: Final = "task_key"
+JoinKey = Literal["_ng_task_id", "task_key"]
+"""How ``compare`` joins tasks: by ``_ng_task_id``, or by the task key."""
+_TASK_NAMES: Final = ("task_id", "problem_id", "instance_id", TASK_INDEX)
+
+
+@dataclass(frozen=True)
+class Task:
+    """The one reading of a row's task. A task is one question of the task set; a row names it
+    up to three ways, and each command takes the one its rule needs (docs/metrics.md, "Tasks"):
+
+    - ``group``: ``_ng_task_index``, what NeMo Gym's metrics group by (``summary``);
+    - ``task_id``: ``_ng_task_id``, the durable id (``compare`` joins by it when all rows have it);
+    - ``key``: ``"{agent}/task/{id}"`` (the selection, upload's task groups, ``compare`` else);
+    - ``name``: the durable id, else the index (a run's name).
+    """
+
+    index: Any
+    """``_ng_task_index`` as the row holds it (None when absent)."""
+    task_id: str | None
+    """``_ng_task_id`` as ``"{taskset}:{task_id}"``, when present."""
+    key: str | None
+    """``"{agent}/task/{id}"``: ``agent_ref.name`` (no prefix without one) and the first of
+    ``task_id``, ``problem_id``, ``instance_id`` and ``_ng_task_index`` that is a string or an
+    integer; None when the row names none."""
+
+    @property
+    def group(self) -> Hashable:
+        """The task NeMo Gym's metrics group a rollout under: ``_ng_task_index``, 0 when it
+        has none (or one that cannot be a key)."""
+        return self.index if self.index is not None and isinstance(self.index, Hashable) else 0
+
+    @property
+    def name(self) -> Any:
+        """The durable id when present, else ``_ng_task_index``."""
+        return _durable_or_index(self.task_id, self.index)
+
+    def joined(self, by: JoinKey) -> str | None:
+        """The task as ``compare`` joins it: by ``_ng_task_id``, or by the task key."""
+        return self.task_id if by == TASK_ID else self.key
+
+
+def _durable_or_index(task_id: str | None, index: Any) -> Any:
+    return task_id if task_id is not None else index
+
+
+def read_task(row: Mapping[str, Any]) -> Task:
+    """The row's task (``Task``)."""
+    return Task(index=row.get(TASK_INDEX), task_id=task_id_text(row.get(TASK_ID)), key=_key(row))
+
+
+def task_key(row: Any, by: JoinKey = TASK_KEY) -> str | None:
+    """The row's task key (``Task.key``), or its task as ``compare`` joins by ``by``; None for
+    a row that is not an object."""
+    return read_task(row).joined(by) if isinstance(row, Mapping) else None
+
+
+def _key(row: Mapping[str, Any]) -> str | None:
+    for name in _TASK_NAMES:
+        value = row.get(name)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            agent_ref = row.get("agent_ref")
+            agent = agent_ref.get("name") if isinstance(agent_ref, Mapping) else None
+            prefix = f"{agent}/" if isinstance(agent, str) and agent else ""
+            return f"{prefix}task/{value}"
+    return None
+
+
 def read_identity(row: Mapping[str, Any]) -> Identity:
     """The row's identity; absent parts are None."""
     agent_ref = row.get("agent_ref")
     agent = _text(agent_ref.get("name")) if isinstance(agent_ref, Mapping) else None
     server = _text(row.get("_ng_environment_server"))
+    task = read_task(row)
     return Identity(
         agent=agent if agent is not None else server,
         environment_server=server,
-        task_id=task_id_text(row.get("_ng_task_id")),
-        task_index=row.get("_ng_task_index"),
+        task_id=task.task_id,
+        task_index=task.index,
         rollout_index=row.get("_ng_rollout_index"),
         attempt_index=_integer(row.get("_ng_attempt_index")),
         rollout_id=_text(row.get("_ng_rollout_id")),

@@ -21,9 +21,9 @@ from nemogym_docent.analysis.selection import (
     sample_in_order,
     select_jsonl_lines,
     select_rollouts,
-    task_key,
 )
 from nemogym_docent.analysis.where import WhereError
+from nemogym_docent.identity import task_key
 from nemogym_docent.jsonl.parsing import iter_json_lines
 
 

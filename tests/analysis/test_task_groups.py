@@ -5,8 +5,9 @@ from __future__ import annotations
 from builders import rollout
 
 from nemogym_docent import convert_nemogym_rollout_to_agent_run
-from nemogym_docent.analysis.selection import Selection, collect_task_rewards, task_key
+from nemogym_docent.analysis.selection import Selection, collect_task_rewards
 from nemogym_docent.analysis.task_groups import add_task_group
+from nemogym_docent.identity import task_key
 from nemogym_docent.upload.links import task_view
 
 

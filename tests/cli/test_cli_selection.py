@@ -12,7 +12,7 @@ from builders import rollout
 from cli_helpers import output_lines, run_cli, write_export
 from fake_docent import COLLECTION, FakeDocent, urls, without_ids
 
-from nemogym_docent.analysis.selection import task_key
+from nemogym_docent.identity import task_key
 
 
 def _groups(seed: int, tasks: int = 8, per_task: int = 4) -> list[dict[str, Any]]:

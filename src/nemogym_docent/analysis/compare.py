@@ -19,17 +19,19 @@ from nemogym_docent.analysis.intervals import RepeatMeans, welch_interval
 from nemogym_docent.analysis.metrics import (
     MetricsGroup,
     agent_label,
-    nemo_gym_task,
     rollout_index,
     rollout_metrics,
 )
-from nemogym_docent.analysis.selection import task_key
 from nemogym_docent.identity import (
     FAILURE_CLASS,
+    TASK_ID,
+    TASK_KEY,
+    JoinKey,
+    Task,
     input_digest,
     is_masked,
     numeric_reward,
-    task_id_text,
+    read_task,
 )
 from nemogym_docent.jsonl.discovery import discover, read_lines
 from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
@@ -265,20 +267,9 @@ def _with_intervals(
     )
 
 
-TASK_ID: Final = "_ng_task_id"
-TASK_KEY: Final = "task_key"
-JoinKey = Literal["_ng_task_id", "task_key"]
-
-
-def joined_task(rollout: Mapping[str, Any], join: JoinKey) -> str | None:
-    """The task a rollout is joined by: its ``_ng_task_id``, or its task key."""
-    return task_id_text(rollout.get(TASK_ID)) if join == TASK_ID else task_key(rollout)
-
-
 @dataclass(frozen=True)
 class _Measured:
-    task_id: str | None
-    task_key: str | None
+    task: Task
     order: tuple[int, int]
     reward: float
     digest: str | None
@@ -302,9 +293,9 @@ class RunSide:
         """Count one rollout (a failed attempt counts for nothing here)."""
         if FAILURE_CLASS in rollout:
             return
-        agent = agent_label(rollout)
+        agent, task = agent_label(rollout), read_task(rollout)
         self.metrics.setdefault(agent, MetricsGroup(self.answer_key)).add(
-            rollout, (agent, nemo_gym_task(rollout))
+            rollout, (agent, task.group)
         )
         if is_masked(rollout):
             return
@@ -313,24 +304,22 @@ class RunSide:
         reward = numeric_reward(rollout)
         if reward is None:
             return
-        key = task_key(rollout)
-        identity = task_id_text(rollout.get(TASK_ID))
-        if key is None and identity is None:
+        if task.key is None and task.task_id is None:
             self.without_task += 1
             return
         self._arrivals += 1
         order = (rollout_index(rollout), self._arrivals)
-        measured = _Measured(identity, key, order, reward, input_digest(rollout), origin)
+        measured = _Measured(task, order, reward, input_digest(rollout), origin)
         self.rewards.setdefault(agent, []).append(measured)
 
     def has_task_ids(self) -> bool:
-        return all(m.task_id is not None for found in self.rewards.values() for m in found)
+        return all(m.task.task_id is not None for found in self.rewards.values() for m in found)
 
     def tasks(self, agent: str, join: JoinKey) -> dict[str, list[float]]:
         """Each task's measured rewards in rollout order, by the join key."""
         found: dict[str, list[float]] = {}
         for measured in sorted(self.rewards.get(agent, []), key=lambda m: m.order):
-            task = measured.task_id if join == TASK_ID else measured.task_key
+            task = measured.task.joined(join)
             if task is not None:
                 found.setdefault(task, []).append(measured.reward)
         return found
@@ -340,7 +329,7 @@ class RunSide:
         join key, where known."""
         found: dict[str, list[str]] = {}
         for measured in sorted(self.rewards.get(agent, []), key=lambda m: m.order):
-            task = measured.task_id if join == TASK_ID else measured.task_key
+            task = measured.task.joined(join)
             if task is not None and measured.origin is not None:
                 found.setdefault(task, []).append(measured.origin)
         return found
@@ -349,7 +338,7 @@ class RunSide:
         """Each task's request input digests (``identity.input_digest``), by the join key."""
         found: dict[str, set[str]] = {}
         for measured in self.rewards.get(agent, []):
-            task = measured.task_id if join == TASK_ID else measured.task_key
+            task = measured.task.joined(join)
             if task is not None and measured.digest is not None:
                 found.setdefault(task, set()).add(measured.digest)
         return found
@@ -415,7 +404,7 @@ class Comparison:
 
 def compare_sides(baseline: RunSide, candidate: RunSide) -> Comparison:
     """Compare two sides read in full: by ``_ng_task_id`` when every measured rollout of both
-    has one, else by the task key (``selection.task_key``)."""
+    has one, else by the task key (``identity.Task``)."""
     join: JoinKey = TASK_ID if baseline.has_task_ids() and candidate.has_task_ids() else TASK_KEY
     common = [agent for agent in baseline.metrics if agent in candidate.metrics]
     agents = []

@@ -242,12 +242,6 @@ def agent_label(rollout: Mapping[str, Any]) -> str:
     return read_identity(rollout).agent or NO_AGENT
 
 
-def nemo_gym_task(rollout: Mapping[str, Any]) -> Hashable:
-    """The task NeMo Gym groups a rollout under: ``_ng_task_index``, 0 when it has none."""
-    index = rollout.get("_ng_task_index")
-    return index if isinstance(index, Hashable) else 0
-
-
 def rollout_index(rollout: Mapping[str, Any]) -> int:
     """``_ng_rollout_index``, 0 when it has none (rollouts keep their order within a task)."""
     index = rollout.get("_ng_rollout_index")

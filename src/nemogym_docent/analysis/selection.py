@@ -16,30 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from nemogym_docent.analysis.where import Where, compile_conditions, matches_all
-from nemogym_docent.identity import numeric_reward
+from nemogym_docent.identity import numeric_reward, task_key
 from nemogym_docent.jsonl.parsing import BLANK, parse_line
 
 T = TypeVar("T")
-
-_TASK_ID_KEYS = ("task_id", "problem_id", "instance_id", "_ng_task_index")
-
-
-def task_key(rollout: Any) -> str | None:
-    """The task a rollout belongs to: ``"{agent}/task/{id}"``, or ``None`` when it names none.
-
-    The id is NeMo Gym's task id: the first of ``task_id``, ``problem_id``, ``instance_id`` and
-    ``_ng_task_index`` that is a string or an integer; the agent is ``agent_ref.name``.
-    """
-    if not isinstance(rollout, dict):
-        return None
-    for key in _TASK_ID_KEYS:
-        value = rollout.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            agent_ref = rollout.get("agent_ref")
-            agent = agent_ref.get("name") if isinstance(agent_ref, dict) else None
-            prefix = f"{agent}/" if isinstance(agent, str) and agent else ""
-            return f"{prefix}task/{value}"
-    return None
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,12 @@ from nemogym_docent.analysis.metrics import (
     MetricsGroup,
     RolloutEntry,
     agent_label,
-    nemo_gym_task,
     rollout_metrics,
 )
 from nemogym_docent.analysis.where import Where, matches_all
 from nemogym_docent.convert import convert_nemogym_rollout_to_agent_run
 from nemogym_docent.errors import ConversionError, problem_kind
-from nemogym_docent.identity import FAILURE_CLASS
+from nemogym_docent.identity import FAILURE_CLASS, read_task
 from nemogym_docent.jsonl.discovery import Source, discover, read_lines
 from nemogym_docent.jsonl.parsing import BLANK, parse_line, split_lines
 
@@ -218,7 +217,7 @@ class ExportSummary:
                 arrival=self._read,
                 origin=None if line is None else f"{file}:{line}",
             ),
-            (agent, nemo_gym_task(record)),
+            (agent, read_task(record).group),
             rollout_metrics(record),
             record.get(PERF),
         )

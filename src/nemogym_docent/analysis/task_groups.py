@@ -1,6 +1,6 @@
 """Task groups in Docent: runs of the same task share metadata to filter and group on.
 
-``metadata["nemogym"]["task_key"]`` names the task (``selection.task_key``: the agent and NeMo
+``metadata["nemogym"]["task_key"]`` names the task (``identity.Task.key``: the agent and NeMo
 Gym's task id), and ``metadata["task_group"]`` holds what all its runs share: how many there are
 and their reward range (two levels down, where Docent's page offers fields as filters). Sizes and
 ranges need a first pass over the input (``selection.collect_task_rewards``).

@@ -10,10 +10,11 @@ from typing import Any, Literal
 
 from docent.data_models.agent_run import AgentRun
 
-from nemogym_docent.analysis.compare import Comparison, TaskFlip, joined_task
+from nemogym_docent.analysis.compare import Comparison, TaskFlip
 from nemogym_docent.analysis.metrics import agent_label
 from nemogym_docent.analysis.task_groups import add_task_group
 from nemogym_docent.engine.selection_stage import SelectionStage
+from nemogym_docent.identity import task_key
 from nemogym_docent.jsonl.chunks import Chunk
 from nemogym_docent.jsonl.discovery import Source
 from nemogym_docent.jsonl.parsing import parse_line
@@ -80,7 +81,7 @@ class CompareStage(SelectionStage):
                 if side is None or not isinstance(record, dict):
                     continue
                 agent = agent_label(record)
-                flip = flipped.get((agent, joined_task(record, join) or ""))
+                flip = flipped.get((agent, task_key(record, join) or ""))
                 if flip is not None:
                     self._marks[(chunk.source.name, number)] = (side, agent, flip)
                     kept.lines.append((number, raw))
