@@ -231,9 +231,12 @@ def test_cells_link_to_the_runs_the_upload_ledger_holds(
     }
     assert hrefs == expected
     assert "--docent-collection ID" not in page.read_text("utf-8")
-    # A collection the ledger does not know: no links, the upload command instead, and a note.
+    # A collection the ledger does not know: the server does not have it either; no links, the
+    # upload command instead, and a note.
+    monkeypatch.setenv("DOCENT_API_URL", docent.server.url_for("/").rstrip("/"))
     other = run_cli(["summary", str(export), "--html", str(page), "--docent-collection", "other"])
     assert "holds no run of these files" in other.stderr
+    assert "collection other does not exist" in other.stderr
     assert "xlink:href" not in page.read_text("utf-8")
 
 
@@ -272,3 +275,55 @@ def test_flips_link_to_both_sides_runs(
     assert cells.links
     assert all(link.startswith(prefix) and link[len(prefix) :] in runs for link in cells.links)
     assert len(cells.links) == 2 * len(flips)  # both sides of every flip
+
+
+def _uploadable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:  # rollouts Docent's converter takes, so that upload sends every one
+        row.pop("ng_perf")
+        row["response"] = {
+            "output": [],
+            "id": "r",
+            "created_at": 0,
+            "model": "m",
+            "object": "response",
+            "parallel_tool_calls": False,
+            "tool_choice": "auto",
+            "tools": [],
+        }
+    return rows
+
+
+@pytest.mark.parametrize("dql", [True, False])
+def test_without_the_ledger_the_server_names_the_runs(
+    tmp_path: Path, docent: FakeDocent, monkeypatch: pytest.MonkeyPatch, dql: bool
+) -> None:
+    rows = _uploadable(made_exports.rollouts(3, agents={"math_agent": 0.5}, tasks=4, repeats=3))
+    export = made_exports.write(tmp_path / "results.jsonl", rows)
+    sent = run_cli(["upload", str(export), "--collection-name", "evals", *urls(docent.server)])
+    assert sent.exit_code == 0, sent.stderr
+    expected = {
+        f"http://127.0.0.1:1/web/dashboard/{COLLECTION}/agent_run/{run['id']}"
+        for run in docent.runs
+    }
+    assert len(expected) == len(rows)
+    docent.dql_available = dql  # the open-source server has no DQL: the listing and metadata
+    monkeypatch.setenv("NEMOGYM_DOCENT_LEDGER", str(tmp_path / "another-machine.sqlite"))
+    monkeypatch.setenv("DOCENT_API_URL", docent.server.url_for("/").rstrip("/"))
+    monkeypatch.setenv("DOCENT_FRONTEND_URL", "http://127.0.0.1:1/web")
+    page = tmp_path / "linked.html"
+    made_page = run_cli(
+        ["summary", str(export), "--html", str(page), "--docent-collection", COLLECTION]
+    )
+    assert made_page.exit_code == 0, made_page.stderr
+    assert f"holds {len(rows)} of the report's {len(rows)} rollouts" in made_page.stderr
+    assert set(re.findall(r'xlink:href="([^"]+)"', page.read_text("utf-8"))) == expected
+    # A collection the server does not have, and a server that does not answer: a note each.
+    absent = run_cli(["summary", str(export), "--html", str(page), "--docent-collection", "nope"])
+    assert absent.exit_code == 0, absent.stderr
+    assert "collection nope does not exist" in absent.stderr
+    assert "xlink:href" not in page.read_text("utf-8")
+    monkeypatch.setenv("DOCENT_API_URL", "http://127.0.0.1:1")
+    away = run_cli(["summary", str(export), "--html", str(page), "--docent-collection", COLLECTION])
+    assert away.exit_code == 0, away.stderr
+    assert "cannot reach http://127.0.0.1:1" in away.stderr
+    assert "Traceback" not in absent.stderr + away.stderr

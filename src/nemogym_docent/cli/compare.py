@@ -62,23 +62,22 @@ def run_compare(
 def _write_reports(
     comparison: Comparison, baseline: str, candidate: str, reports: Reports, *, quiet: bool
 ) -> None:
+    from nemogym_docent.cli.links import docent_runs  # noqa: PLC0415
     from nemogym_docent.reports import html, markdown  # noqa: PLC0415 (Altair loads slowly)
     from nemogym_docent.reports.links import comparison_links  # noqa: PLC0415
-    from nemogym_docent.upload.ledger import default_ledger_path  # noqa: PLC0415
 
     links = None
     if reports.docent_collection:
-        links = comparison_links(
-            [baseline, candidate],
-            reports.docent_collection,
-            comparison,
-            ledger=default_ledger_path(),
-        )
-        if not links.known and not quiet:
-            say(
-                f"note: the upload ledger holds no run of the flipped tasks in collection "
-                f"{reports.docent_collection}: the report offers the upload command instead"
-            )
+        lines = [
+            line
+            for agent in comparison.agents
+            for sides in agent.flip_origins.values()
+            for side in sides
+            for line in side
+        ]
+        sides = [baseline, candidate]
+        runs = docent_runs(sides, reports.docent_collection, lines, quiet=quiet)
+        links = comparison_links(sides, reports.docent_collection, comparison, runs)
     reports.write(
         lambda: html.comparison_html(
             comparison, baseline=baseline, candidate=candidate, links=links

@@ -210,7 +210,8 @@ DocentCollection = Annotated[
         "--docent-collection",
         metavar="ID",
         help="With --html: link each task and cell to its run in this Docent collection, as "
-        "the upload ledger holds them (the runs uploaded from these files).",
+        "the upload ledger holds them (the runs uploaded from these files), else as the "
+        "Docent server holds them (DOCENT_API_KEY, DOCENT_API_URL or docent.env).",
     ),
 ]
 

@@ -64,9 +64,9 @@ def run_summary(
 def _write_reports(
     summary: ExportSummary, inputs: list[str], reports: Reports, *, quiet: bool
 ) -> None:
+    from nemogym_docent.cli.links import docent_runs  # noqa: PLC0415
     from nemogym_docent.reports import html, markdown  # noqa: PLC0415 (Altair loads slowly)
-    from nemogym_docent.reports.links import ledger_links  # noqa: PLC0415
-    from nemogym_docent.upload.ledger import default_ledger_path  # noqa: PLC0415
+    from nemogym_docent.reports.links import task_links  # noqa: PLC0415
 
     links = None
     if reports.docent_collection:
@@ -75,14 +75,9 @@ def _write_reports(
             for group in summary.agents.values()
             for task, found in group.metrics.task_origins().items()
         }
-        links = ledger_links(
-            inputs, reports.docent_collection, origins, ledger=default_ledger_path()
-        )
-        if not links.known and not quiet:
-            say(
-                f"note: the upload ledger holds no run of these files in collection "
-                f"{reports.docent_collection}: the report offers the upload command instead"
-            )
+        lines = [line for found in origins.values() for line in found if line is not None]
+        runs = docent_runs(inputs, reports.docent_collection, lines, quiet=quiet)
+        links = task_links(inputs, reports.docent_collection, origins, runs)
     reports.write(
         lambda: html.summary_html(summary, inputs=inputs, links=links),
         lambda: markdown.summary_markdown(summary, inputs=inputs),

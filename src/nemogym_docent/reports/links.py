@@ -6,10 +6,8 @@ import os
 import shlex
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from nemogym_docent.analysis.compare import Comparison
-from nemogym_docent.upload.ledger import stored_runs
 
 
 @dataclass(frozen=True)
@@ -54,19 +52,20 @@ def frontend_url() -> str:
     return f"https://{os.environ.get('DOCENT_DOMAIN') or 'docent.transluce.org'}"
 
 
-def ledger_links(
+def task_links(
     inputs: Sequence[str],
     collection: str,
     origins: Mapping[Hashable, Sequence[str | None]],
-    *,
-    ledger: Path,
+    runs: Mapping[str, str],
 ) -> RunLinks:
-    """Links for the rollouts whose lines the upload ledger holds as stored in ``collection``."""
-    runs = stored_runs(ledger, collection)
+    """Links for each task's rollouts whose lines (``origins``) have a run in ``collection``
+    (``runs``: line → run id, from the upload ledger or the server)."""
     base = frontend_url()
     by_task = {
         task: [
-            run_url(base, collection, runs[origin]) if origin in runs else None
+            run_url(base, collection, runs[origin])
+            if origin is not None and origin in runs
+            else None
             for origin in task_origins
         ]
         for task, task_origins in origins.items()
@@ -75,11 +74,10 @@ def ledger_links(
 
 
 def comparison_links(
-    sides: Sequence[str], collection: str, comparison: Comparison, *, ledger: Path
+    sides: Sequence[str], collection: str, comparison: Comparison, runs: Mapping[str, str]
 ) -> RunLinks:
-    """Links for both sides of every flip: each side's first rollout of the task that the
-    upload ledger holds as stored in ``collection``."""
-    runs = stored_runs(ledger, collection)
+    """Links for both sides of every flip: each side's first rollout of the task that has a run
+    in ``collection`` (``runs``: line → run id)."""
     base = frontend_url()
 
     def first(origins: Sequence[str]) -> str | None:

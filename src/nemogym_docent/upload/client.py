@@ -29,7 +29,7 @@ from nemogym_docent.upload.faults import (
     is_retried_status,
     status_reason,
 )
-from nemogym_docent.upload.keys import held_run_ids, held_upload_keys
+from nemogym_docent.upload.keys import held_run_ids, held_runs, held_upload_keys
 from nemogym_docent.upload.retry import Retrying, retry_after_seconds
 
 API_KEY_VARIABLE = "DOCENT_API_KEY"
@@ -208,6 +208,34 @@ class DocentUploader:
                 if isinstance(key, str):
                     keys[str(run_id)] = key
         return keys
+
+    def runs_by_key(self, collection_id: str, keys: Collection[str]) -> dict[str, str]:
+        """Upload key -> run id of the collection's runs that hold one of these keys (DQL, else
+        the run-id listing and the runs' metadata); ``ServerRefused`` when the collection is not
+        listed or the server offers neither."""
+        doing = "asking which runs the collection holds"
+        listed = self._read(doing, "GET", "collections")
+        if all(str(entry.get("id")) != collection_id for entry in listed):
+            raise ServerRefused(
+                f"collection {collection_id} does not exist on {self.server.removesuffix('/rest')}"
+                " (or this API key cannot see it)"
+            )
+        capabilities = self.capabilities(collection_id)
+        if capabilities.dql:
+
+            def held(_attempt: int) -> dict[str, str]:
+                with self._server_errors(doing):
+                    return held_runs(self._client, collection_id, keys)
+
+            return self.retrying.call(held)
+        if not capabilities.finds_keys:
+            raise ServerRefused(
+                "this Docent server cannot say which runs it holds (no DQL, no run-id listing "
+                "with run metadata)"
+            )
+        wanted = set(keys)
+        found = self.collection_keys(collection_id, {})
+        return {key: run_id for run_id, key in found.items() if key in wanted}
 
     def stored_run_ids(
         self, collection_id: str, run_ids: Collection[str], capabilities: Capabilities

@@ -79,15 +79,20 @@ def held_upload_keys(client: Docent, collection_id: str, keys: Collection[str]) 
     The answer reflects every write Docent has finished processing (``ensure_latest_results``);
     results cut at the server's row limit are read page by page.
     """
+    return set(held_runs(client, collection_id, keys))
+
+
+def held_runs(client: Docent, collection_id: str, keys: Collection[str]) -> dict[str, str]:
+    """Upload key -> run id of the collection's runs that hold one of ``keys`` (DQL)."""
     wanted = sorted(set(keys))
     for key in wanted:
         if not _KEY.match(key):
             raise ValueError(f"not an upload key: {key!r}")
-    held: set[str] = set()
+    held: dict[str, str] = {}
     for start in range(0, len(wanted), KEYS_PER_QUERY):
         listed = ", ".join(f"'{key}'" for key in wanted[start : start + KEYS_PER_QUERY])
         for row in _pages(client, collection_id, f"{_KEY_PATH} IN ({listed})"):
-            held.add(str(row["upload_key"]))
+            held[str(row["upload_key"])] = str(row["id"])
     return held
 
 
